@@ -1,0 +1,87 @@
+"""Shared vocabulary of all graders: completion text, think/summary split, verdicts.
+
+Every reward in this package is a pure function in TRL's shape
+``reward(completions, **columns) -> list[float | None]`` (``None`` = not applicable), so one
+implementation serves batch scoring of stored rollouts and GRPO training.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from typing import Any, Sequence
+
+
+class Verdict(str, Enum):
+    """The three outcomes of a verifier. ``UNVERIFIABLE`` (gold unparseable, tests malformed)
+    is never counted as correct; it is reported so the data can be fixed."""
+
+    CORRECT = "correct"
+    WRONG = "wrong"
+    UNVERIFIABLE = "unverifiable"
+
+
+def completion_text(completion: Any) -> str:
+    """The assistant text of one completion, in TRL's standard or conversational format.
+
+    >>> completion_text("hi")
+    'hi'
+    >>> completion_text([{"role": "assistant", "content": "hi"}])
+    'hi'
+    """
+    if completion is None:
+        return ""
+    if isinstance(completion, str):
+        return completion
+    if isinstance(completion, dict):
+        return str(completion.get("content") or "")
+    if isinstance(completion, Sequence):
+        return "".join(str(m.get("content") or "") for m in completion if isinstance(m, dict))
+    return str(completion)
+
+
+def completion_texts(completions: Sequence[Any]) -> list[str]:
+    """``completion_text`` over a batch."""
+    return [completion_text(c) for c in completions]
+
+
+_THINK_END = re.compile(r"</think>", re.IGNORECASE)
+_R1_SPECIAL = "|special_token|"
+
+
+def split_think(text: str) -> tuple[str, str]:
+    """Split a completion into (reasoning, summary).
+
+    Understands R1-Zero's ``<think>…</think>`` and R1's readable cold-start format
+    ``|special_token|<reasoning>|special_token|<summary>``. With neither marker the whole
+    text is treated as reasoning and the summary is empty.
+
+    >>> split_think("<think>a</think> b")
+    ('a', 'b')
+    >>> split_think("|special_token|a|special_token|b")
+    ('a', 'b')
+    """
+    if _R1_SPECIAL in text:
+        parts = text.split(_R1_SPECIAL)
+        if len(parts) >= 3:
+            return parts[1].strip(), _R1_SPECIAL.join(parts[2:]).strip()
+    m = None
+    for m in _THINK_END.finditer(text):
+        pass
+    if m is not None:
+        head = text[: m.start()]
+        start = head.lower().rfind("<think>")
+        reasoning = head[start + len("<think>"):] if start >= 0 else head
+        return reasoning.strip(), text[m.end():].strip()
+    return text.strip(), ""
+
+
+def broadcast(value: Any, n: int, name: str) -> list[Any]:
+    """Accept a per-row list or a single value for a column; error clearly on a length mismatch."""
+    if value is None:
+        return [None] * n
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        return [value] * n
+    if len(value) != n:
+        raise ValueError(f"column {name!r} has {len(value)} values for {n} completions")
+    return list(value)

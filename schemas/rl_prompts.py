@@ -1,0 +1,23 @@
+"""RL prompts, GRPO-ready: a conversational ``prompt`` plus gold columns TRL passes to rewards."""
+
+import pyarrow as pa
+
+from schemas._base import TableSchema, message_type
+
+SPEC = TableSchema(
+    kind="rl_prompts",
+    version="1.0.0",
+    doc="one GRPO prompt with its gold columns",
+    schema=pa.schema(
+        [
+            pa.field("problem_id", pa.string(), nullable=False),
+            pa.field("prompt", message_type(), nullable=False),
+            pa.field("answer", pa.string()),
+            pa.field("tests", pa.string()),
+            pa.field("domain", pa.string()),
+            pa.field("language", pa.string()),
+            pa.field("reward_type", pa.string()),  # rule | reward_model (R1 all-scenario RL routing)
+        ]
+    ),
+    optional=frozenset({"answer", "tests", "domain", "language", "reward_type"}),
+)
