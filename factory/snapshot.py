@@ -1,0 +1,121 @@
+"""A published snapshot: an immutable folder in Hub layout, readable as Polars, Arrow or `datasets`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from factory.errors import InputError
+
+if TYPE_CHECKING:  # heavy imports stay lazy
+    import datasets
+    import polars as pl
+    import pyarrow.dataset as pads
+
+MANIFEST = "manifest.json"
+CARD = "README.md"
+DATA = "data"
+REJECTS = "rejects"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Handle on one published snapshot ``<store>/<name>/<id>``.
+
+    Reading never needs the project: the folder is plain Parquet + JSON + a dataset card.
+    """
+
+    name: str
+    id: str
+    path: Path
+    manifest: dict[str, Any] = field(repr=False, compare=False, hash=False)
+
+    @classmethod
+    def open(cls, path: Path) -> "Snapshot":
+        """Open a snapshot folder; a missing or corrupt manifest is a clear error."""
+        mpath = path / MANIFEST
+        try:
+            manifest = json.loads(mpath.read_text())
+        except FileNotFoundError:
+            raise InputError(f"{path} is not a snapshot: it has no {MANIFEST}") from None
+        except json.JSONDecodeError as e:
+            raise InputError(f"{mpath} is corrupt: {e}") from None
+        return cls(name=manifest["name"], id=manifest["id"], path=path, manifest=manifest)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.id}"
+
+    @property
+    def kind(self) -> str:
+        return self.manifest.get("kind", "")
+
+    @property
+    def created_at(self) -> str:
+        return self.manifest.get("created_at", "")
+
+    @property
+    def splits(self) -> list[str]:
+        """Data splits (``rejects`` excluded: it is a separate config)."""
+        return [s for s in self.manifest.get("splits", {}) if s != REJECTS]
+
+    @property
+    def default_split(self) -> str:
+        splits = self.splits
+        return "train" if "train" in splits or not splits else splits[0]
+
+    @property
+    def num_rows(self) -> int:
+        return sum(v["rows"] for k, v in self.manifest.get("splits", {}).items() if k != REJECTS)
+
+    @property
+    def parents(self) -> dict[str, str]:
+        return dict(self.manifest.get("parents", {}))
+
+    def has_split(self, split: str) -> bool:
+        return split in self.manifest.get("splits", {})
+
+    def files(self, split: str | None = None) -> list[Path]:
+        """The Parquet files of one split, in order."""
+        split = split or self.default_split
+        info = self.manifest.get("splits", {}).get(split)
+        if info is None:
+            known = ", ".join(self.manifest.get("splits", {})) or "none"
+            raise InputError(f"snapshot {self.ref} has no split {split!r} (splits: {known})")
+        return [self.path / f for f in info["files"]]
+
+    # -- readers -----------------------------------------------------------------------
+    def scan(self, split: str | None = None) -> "pl.LazyFrame":
+        """A Polars LazyFrame over one split (nothing is read until collected)."""
+        import polars as pl
+
+        return pl.scan_parquet([str(p) for p in self.files(split)])
+
+    def arrow_dataset(self, split: str | None = None) -> "pads.Dataset":
+        """A ``pyarrow.dataset.Dataset`` over one split (streams record batches)."""
+        import pyarrow.dataset as pads
+
+        return pads.dataset([str(p) for p in self.files(split)], format="parquet")
+
+    def to_arrow(self, split: str | None = None):
+        """Read one split fully into a ``pyarrow.Table`` (small snapshots only)."""
+        return self.arrow_dataset(split).to_table()
+
+    def load_dataset(self, split: str | None = None) -> "datasets.Dataset":
+        """A Hugging Face ``datasets.Dataset`` of one split (memory-mapped Arrow cache)."""
+        import datasets
+
+        return datasets.Dataset.from_parquet([str(p) for p in self.files(split)], split=split or self.default_split)
+
+    def batches(self, split: str | None = None, batch_size: int = 65_536, columns: list[str] | None = None):
+        """Stream record batches of one split with bounded memory."""
+        yield from self.arrow_dataset(split).to_batches(batch_size=batch_size, columns=columns)
+
+    @cached_property
+    def schema(self):
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(self.files()[0]) if self.files() else None
