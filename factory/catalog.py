@@ -17,7 +17,8 @@ from typing import Iterator
 import duckdb
 
 from factory import config as envconfig
-from factory.snapshot import REJECTS, Snapshot
+from factory.models_registry import all_models
+from factory.snapshot import Snapshot
 from factory.store import Store
 
 CATALOG = "catalog.duckdb"
@@ -46,7 +47,8 @@ def view_names(snap: Snapshot, latest: bool) -> Iterator[tuple[str, str]]:
 
 
 def store_fingerprint(store: Store) -> str:
-    return hashlib.sha256("\n".join(s.ref for s in store.list()).encode()).hexdigest()[:16]
+    refs = [s.ref for s in store.list()] + [str(m.get("path")) for m in all_models(store)]
+    return hashlib.sha256("\n".join(refs).encode()).hexdigest()[:16]
 
 
 class Catalog:
@@ -92,11 +94,11 @@ class Catalog:
             for pref in s.parents.values():
                 pname, _, pid = pref.partition("@")
                 con.execute("insert into lineage values (?,?,?,?)", [s.name, s.id, pname, pid])
-            for model in m.get("models", []):
-                con.execute("insert into models values (?,?,?,?,?)",
-                            [model.get("path"), model.get("trainer"), s.ref, model.get("created_at"), json.dumps(model)])
             for view, split in view_names(s, latest[s.name] is s):
                 con.execute(f"create view {_q(view)} as select * from {_files_sql(s, split)}")
+        for model in all_models(self.store):
+            con.execute("insert into models values (?,?,?,?,?)", [model.get("path"), model.get("trainer"),
+                        model.get("data_ref"), model.get("created_at"), json.dumps(model, default=str)])
         con.execute("insert into _catalog_meta values (?)", [store_fingerprint(self.store)])
 
     def is_fresh(self) -> bool:

@@ -1,0 +1,91 @@
+"""The library functions behind every CLI command (same names), usable from Python and notebooks."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from factory.catalog import Catalog
+from factory.errors import FactoryError
+from factory.lineage import LineageNode, lineage, referenced
+from factory.snapshot import Snapshot
+from factory.store import Store
+
+
+def ls(store: Store, name: str | None = None) -> list[Snapshot]:
+    """All published snapshots (optionally of one name), oldest first."""
+    return store.list(name)
+
+
+@dataclass
+class ShowResult:
+    snapshot: Snapshot
+    card: str
+    lineage: LineageNode
+    models: list[dict[str, Any]]
+
+
+def show(store: Store, ref: str) -> ShowResult:
+    """Card, schema, stats and lineage of one snapshot, plus models trained on it."""
+    snap = store.get(ref)
+    card = (snap.path / "README.md").read_text() if (snap.path / "README.md").exists() else ""
+    from factory.models_registry import models_for
+
+    return ShowResult(snap, card, lineage(store, snap), models_for(store, snap.ref))
+
+
+def catalog_rebuild(store: Store) -> Path:
+    """Delete and recreate the DuckDB catalog from the manifests."""
+    return Catalog(store).rebuild()
+
+
+def gc(store: Store, *, dry_run: bool = True) -> list[Snapshot]:
+    """Old versions no longer referenced (not latest, not an ancestor of a kept one); removed unless dry run."""
+    keep = referenced(store)
+    victims = [s for s in store.list() if s.ref not in keep]
+    if not dry_run:
+        for s in victims:
+            store.remove(s)
+        for work in store.work_dirs():  # abandoned builds whose lock nobody holds
+            with store.lock(f"build-{work.name}", blocking=False) as free:
+                if free and not work.name.startswith(".trash"):
+                    shutil.rmtree(work, ignore_errors=True)
+    return victims
+
+
+def export(store: Store, ref: str, to: str | Path, *, overwrite: bool = False) -> Path:
+    """Copy a snapshot folder (Hub layout: README.md, manifest.json, data/) to ``to``."""
+    snap = store.get(ref)
+    dest = Path(to)
+    if dest.exists() and any(dest.iterdir()):
+        if not overwrite:
+            raise FactoryError(f"export target {dest} is not empty; choose another folder or pass --overwrite")
+        shutil.rmtree(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(snap.path, tmp)
+    if dest.exists():
+        dest.rmdir()
+    tmp.rename(dest)
+    return dest
+
+
+def publish(store: Store, ref: str, repo: str, *, private: bool = False, token: str | None = None,
+            revision: str | None = None) -> str:
+    """Upload a snapshot folder with its card to the Hub as a dataset repo; returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    from factory import config as envconfig
+
+    snap = store.get(ref)
+    if repo.count("/") != 1:
+        raise FactoryError(f"bad --repo {repo!r}: expected ORG/NAME")
+    api = HfApi(token=token or envconfig.hf_token())
+    api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True)
+    info = api.upload_folder(folder_path=str(snap.path), repo_id=repo, repo_type="dataset", revision=revision,
+                             commit_message=f"r1-factory: publish {snap.ref}",
+                             commit_description=f"builder {snap.manifest.get('builder')}@{snap.manifest.get('builder_version')}")
+    return str(getattr(info, "commit_url", info))
