@@ -89,3 +89,25 @@ def publish(store: Store, ref: str, repo: str, *, private: bool = False, token: 
                              commit_message=f"r1-factory: publish {snap.ref}",
                              commit_description=f"builder {snap.manifest.get('builder')}@{snap.manifest.get('builder_version')}")
     return str(getattr(info, "commit_url", info))
+
+
+def problems_ref(store: Store, problems: str, options: Any = None) -> str:
+    """A problems snapshot ref for ``problems``: a snapshot name/ref, or a .jsonl/.parquet/.csv file
+    (imported once into a ``problems`` snapshot so the lineage records the file's fingerprint)."""
+    from factory.builder import BuildOptions, run_build
+
+    if Path(problems).suffix in (".jsonl", ".json", ".parquet", ".csv") or Path(problems).exists():
+        if not Path(problems).exists():
+            raise FactoryError(f"problems file {problems} does not exist")
+        res = run_build(store, "problems", {"source": str(Path(problems).resolve())}, options=options or BuildOptions())
+        return res.snapshot.ref
+    return store.get(problems).ref
+
+
+def generate(store: Store, problems: str, config: Any, *, output: str = "rollouts", options: Any = None):
+    """Sample ``config.samples_per_prompt`` completions per problem into a rollouts snapshot (resumable)."""
+    from factory.builder import BuildOptions, run_build
+
+    options = options or BuildOptions()
+    ref = problems_ref(store, problems, options)
+    return run_build(store, "rollouts", config, name=output, parents={"problems": ref}, options=options)

@@ -34,6 +34,7 @@ class BuildOptions:
     build_missing_parents: bool = True
     backend: dict[str, Any] = field(default_factory=dict)  # CLI overrides for generation stages
     executor: str = "local"
+    executor_options: dict[str, Any] = field(default_factory=dict)  # ray: address, num_workers, ...
     log: Callable[[str], None] = lambda msg: None
 
 
@@ -108,6 +109,14 @@ class BuildContext:
 
     def write_rejects(self, batches: Iterable[pa.RecordBatch]) -> int:
         return self._sb.write_rejects(batches)
+
+    def run_shards(self, split: str, num_shards: int, task: Any, on_done: Callable[[int, int], None] | None = None) -> int:
+        """Run a shard task on the configured executor (``--executor local|ray``)."""
+        return self._sb.run_shards(split, num_shards, task, executor=self.options.executor, on_done=on_done,
+                                   **self.options.executor_options)
+
+    def done_shards(self, split: str) -> dict[int, int]:
+        return self._sb._split(split).done_parts()
 
     def note(self, **fields: Any) -> None:
         """Add manifest fields: ``stats``, ``queries``, ``filters``, ``reports``, ``synthetic``, ``description``."""

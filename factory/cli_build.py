@@ -35,3 +35,47 @@ def build(
                     options=BuildOptions(force=force, quiet=quiet, log=_log))
     status = "cache hit" if res.cached else "built"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
+
+
+def _kv(items: Optional[List[str]]) -> dict:
+    return parse_set(items)
+
+
+@app.command()
+@friendly
+def generate(
+    problems: str = typer.Argument(..., help="Problems snapshot (NAME[@ID]) or a .jsonl/.parquet file with problem_id, prompt."),
+    backend: str = typer.Option("scripted", "--backend", help="vllm | openai | transformers | scripted"),
+    model: str = typer.Option("scripted-teacher", "--model"),
+    template: str = typer.Option("chat", "--template", help="r1_zero | chat | cold_start_few_shot"),
+    samples_per_prompt: int = typer.Option(16, "--samples-per-prompt", "-n"),
+    temperature: float = typer.Option(0.6, "--temperature"),
+    top_p: float = typer.Option(0.95, "--top-p"),
+    max_tokens: int = typer.Option(32768, "--max-tokens"),
+    seed: int = typer.Option(0, "--seed"),
+    prompts_per_shard: int = typer.Option(256, "--prompts-per-shard"),
+    limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N problems."),
+    option: Optional[List[str]] = typer.Option(None, "--option", help="KEY=VALUE backend option that changes output (repeatable)."),
+    runtime: Optional[List[str]] = typer.Option(None, "--runtime", help="KEY=VALUE runtime option: base_url, api_key, max_concurrency, tensor_parallel_size ..."),
+    executor: str = typer.Option("local", "--executor", help="local | ray"),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Existing Ray cluster (default: start a local one)."),
+    num_workers: int = typer.Option(2, "--num-workers", help="Ray actors (one backend each)."),
+    output: str = typer.Option("rollouts", "--output", help="Output snapshot name."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Generate rollouts (n samples per prompt) into a snapshot: sharded and resumable after kill -9."""
+    from factory import api
+    from factory import config as envconfig
+    from factory.generation import GenerateConfig
+
+    cfg = GenerateConfig(backend=backend, model=model, backend_options=_kv(option), template=template,
+                         samples_per_prompt=samples_per_prompt, temperature=temperature, top_p=top_p,
+                         max_tokens=max_tokens, seed=seed, prompts_per_shard=prompts_per_shard, limit=limit)
+    rt = _kv(runtime)
+    if backend == "openai" and "api_key" not in rt and envconfig.openai_api_key():
+        rt["api_key"] = envconfig.openai_api_key()
+    ex_opts = {"address": ray_address, "num_workers": num_workers} if executor == "ray" else {}
+    opts = BuildOptions(quiet=quiet, log=_log, backend=rt, executor=executor, executor_options=ex_opts)
+    res = api.generate(_store(), problems, cfg, output=output, options=opts)
+    status = "cache hit" if res.cached else "generated"
+    render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rollouts)")

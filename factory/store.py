@@ -168,6 +168,31 @@ class SnapshotBuild:
         self.rows[split] = self._split(split).write_shards(num_shards, make_shard)
         return self.rows[split]
 
+    def run_shards(self, split: str, num_shards: int, task: Any, *, executor: str = "local",
+                   on_done: Callable[[int, int], None] | None = None, **executor_options: Any) -> int:
+        """Run a picklable shard task (``setup()`` + ``__call__(shard)``) on an executor; skips finished shards."""
+        from factory import executors
+
+        sw = self._split(split)
+        done = sw.done_parts()
+        todo = [k for k in range(num_shards) if k not in done]
+        rows = [sum(done.values())]
+
+        def record(shard: int, n: int) -> None:
+            rows[0] += n
+            if on_done is not None:
+                on_done(shard, n)
+
+        if todo:
+            if executor == "local":
+                executors.run_local(sw, todo, task, record)
+            elif executor == "ray":
+                executors.run_ray(sw, todo, task, record, **executor_options)
+            else:
+                raise ValueError(f"unknown executor {executor!r}; choose one of {executors.EXECUTORS}")
+        self.rows[split] = rows[0]
+        return rows[0]
+
     def write_rejects(self, batches: Iterable[pa.RecordBatch]) -> int:
         """Rows a filter dropped, each with a ``reason``; they form the ``rejects`` config."""
         return self.write(REJECTS, batches)

@@ -122,20 +122,24 @@ class SplitWriter:
         rows = sum(done.values())
         with RowProgress(f"write {self.split}", total=num_shards, unit="shards", quiet=self.quiet, completed=len(done)) as bar:
             for shard in range(num_shards):
-                if shard in done:
-                    continue
-                writer: _PartWriter | None = None
-                for batch in make_shard(shard):
-                    batch = _conform(batch, self.kind, f"split {self.split!r} shard {shard}")
-                    if writer is None:
-                        writer = _PartWriter(self.data_dir, self.split, shard, batch.schema)
-                    writer.write(batch)
-                if writer is None:
-                    raise InputError(f"shard {shard} of split {self.split!r} produced no batch (yield an empty one)")
-                writer.close()
-                rows += writer.rows
-                bar.advance(1)
+                if shard not in done:
+                    rows += write_one_shard(self.data_dir, self.split, self.kind, shard, make_shard(shard))
+                    bar.advance(1)
         return rows
+
+
+def write_one_shard(data_dir: Path, split: str, kind: str | None, shard: int, batches: Iterable[pa.RecordBatch]) -> int:
+    """Write one shard's batches as part ``shard`` of ``split`` (tmp + rename); returns its rows."""
+    writer: _PartWriter | None = None
+    for batch in batches:
+        batch = _conform(batch, kind, f"split {split!r} shard {shard}")
+        if writer is None:
+            writer = _PartWriter(data_dir, split, shard, batch.schema)
+        writer.write(batch)
+    if writer is None:
+        raise InputError(f"shard {shard} of split {split!r} produced no batch (yield an empty one)")
+    writer.close()
+    return writer.rows
 
 
 def _skip_rows(batches: Iterable[pa.RecordBatch], skip: int) -> Iterator[pa.RecordBatch]:
