@@ -79,3 +79,30 @@ def generate(
     res = api.generate(_store(), problems, cfg, output=output, options=opts)
     status = "cache hit" if res.cached else "generated"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rollouts)")
+
+
+@app.command()
+@friendly
+def score(
+    input: str = typer.Argument(..., help="Rollouts snapshot (NAME[@ID]) or a .jsonl/.parquet file."),
+    rewards: str = typer.Option("accuracy,format,language", "--rewards", help="Comma-separated reward names."),
+    output: str = typer.Option("scored", "--output", help="Snapshot name, or a .jsonl/.parquet file."),
+    weight: Optional[List[str]] = typer.Option(None, "--weight", help="NAME=WEIGHT (repeatable)."),
+    format_template: str = typer.Option("auto", "--format-template", help="auto | r1_zero | readable"),
+    language_threshold: float = typer.Option(0.95, "--language-threshold"),
+    math_timeout: float = typer.Option(5.0, "--math-timeout", help="Seconds per undecided math item."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
+    """Score rollouts with the rule rewards (the same functions GRPO uses) into a snapshot or a file."""
+    from factory import api
+    from pipelines.scored import Config
+
+    cfg = Config(rewards=tuple(r.strip() for r in rewards.split(",") if r.strip()),
+                 weights={k: float(v) for k, v in _kv(weight).items()}, format_template=format_template,
+                 language_threshold=language_threshold, math_timeout_s=math_timeout)
+    res = api.score(_store(), input, cfg, output=output, options=BuildOptions(quiet=quiet, log=_log))
+    if isinstance(res, int):
+        render.console.print(f"scored {res:,} rows into {output}")
+    else:
+        status = "cache hit" if res.cached else "scored"
+        render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")

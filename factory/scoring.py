@@ -1,0 +1,113 @@
+"""Batch scoring of rollouts: every grader's verdict and reward as columns, in bounded memory.
+
+Output = every input column + ``verdict``, ``correct`` (null when unverifiable or no gold —
+never true by default), ``format_ok``, ``language_consistency``, ``language_consistent``,
+one ``reward_<name>`` per reward and ``reward`` (their weighted sum, ``None``s skipped as in
+TRL). The reward values come from the same verifiers the TRL reward functions call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from factory.rewards.base import Verdict
+from factory.rewards.format_reward import r1_zero_format_ok, readable_format_ok, tag_count_reward
+from factory.rewards.language import is_language_consistent, language_consistency
+from factory.rewards.registry import grader_versions, parse_names, verify_accuracy_batch
+
+
+@dataclass(frozen=True)
+class ScoreConfig:
+    """Which rewards, how they are weighted and graded. Grader versions enter the snapshot id."""
+
+    rewards: tuple[str, ...] = field(default=("accuracy", "format", "language"),
+                                     metadata={"help": "rewards to compute (registry names)"})
+    weights: dict[str, float] = field(default_factory=dict, metadata={"help": "reward -> weight (default 1.0)"})
+    format_template: str = field(default="auto", metadata={
+        "help": "r1_zero | readable | auto (r1_zero when the completion has an <answer> tag, else readable)"})
+    language_threshold: float = field(default=0.95, metadata={"help": "language_consistent = share >= this"})
+    math_timeout_s: float = field(default=5.0, metadata={"help": "time limit per undecided math item"})
+    math_workers: int | None = field(default=None, metadata={"help": "math-verify processes (default: CPUs)"})
+    code_workers: int | None = field(default=None, metadata={"help": "concurrent sandboxes (default: CPUs)"})
+    batch_rows: int = field(default=20_000, metadata={"help": "rows graded per call (bigger = more cache hits)"})
+    graders: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: grader versions"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rewards", tuple(parse_names(self.rewards)))
+        object.__setattr__(self, "graders", grader_versions(self.rewards))
+        if self.format_template not in ("auto", "r1_zero", "readable"):
+            raise ValueError(f"format_template={self.format_template!r}: choose auto, r1_zero or readable")
+        unknown = set(self.weights) - set(self.rewards)
+        if unknown:
+            raise ValueError(f"weights for rewards not computed: {sorted(unknown)}; add them to rewards")
+
+
+def _column(batch: pa.RecordBatch, name: str) -> list[Any] | None:
+    return batch.column(name).to_pylist() if name in batch.schema.names else None
+
+
+def _format_ok(texts: list[str], template: str) -> np.ndarray:
+    def ok(t: str) -> bool:
+        use = template if template != "auto" else ("r1_zero" if "<answer>" in t else "readable")
+        return r1_zero_format_ok(t) if use == "r1_zero" else readable_format_ok(t)
+
+    return np.fromiter((ok(t) for t in texts), dtype=bool, count=len(texts))
+
+
+def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
+    """Score one batch of rollouts (needs ``completion``; reads ``answer``, ``tests``, ``language``)."""
+    if "completion" not in batch.schema.names:
+        raise ValueError(f"scoring needs a 'completion' column; the input has {', '.join(batch.schema.names)}")
+    texts = [t or "" for t in batch.column("completion").to_pylist()]
+    n = len(texts)
+    cols: dict[str, pa.Array] = {}
+    rewards: dict[str, list[float | None]] = {}
+    wanted = {"accuracy", "math", "code"} & set(cfg.rewards)
+    if wanted:
+        use_math, use_code = bool(wanted & {"accuracy", "math"}), bool(wanted & {"accuracy", "code"})
+        verdicts = verify_accuracy_batch(texts, answer=_column(batch, "answer") if use_math else None,
+                                         tests=_column(batch, "tests") if use_code else None,
+                                         math_workers=cfg.math_workers, timeout_s=cfg.math_timeout_s,
+                                         code_workers=cfg.code_workers)
+        values = [None if v is None else float(v is Verdict.CORRECT) for v in verdicts]
+        for name in ("accuracy", "math", "code"):
+            if name in cfg.rewards:
+                rewards[name] = values
+        cols["verdict"] = pa.array([None if v is None else v.value for v in verdicts], pa.string())
+        cols["correct"] = pa.array([None if v in (None, Verdict.UNVERIFIABLE) else v is Verdict.CORRECT
+                                    for v in verdicts], pa.bool_())
+    fmt = _format_ok(texts, cfg.format_template)
+    cols["format_ok"] = pa.array(fmt)
+    if "format" in cfg.rewards:
+        rewards["format"] = fmt.astype(float).tolist()
+    if "tag_count" in cfg.rewards:
+        rewards["tag_count"] = tag_count_reward(texts)
+    langs = _column(batch, "language")
+    share = language_consistency(texts, langs) if langs is not None else np.full(n, np.nan, np.float32)
+    cols["language_consistency"] = pa.array(share, pa.float32(), mask=np.isnan(share))
+    cols["language_consistent"] = pa.array(is_language_consistent(share, cfg.language_threshold))
+    if "language" in cfg.rewards:
+        rewards["language"] = [None if np.isnan(s) else float(s) for s in share]
+    total = np.zeros(n, np.float64)
+    for name, values in rewards.items():
+        arr = np.array([np.nan if v is None else v for v in values], np.float64)
+        cols[f"reward_{name}"] = pa.array(arr.astype(np.float32), mask=np.isnan(arr))
+        total += np.nan_to_num(arr) * cfg.weights.get(name, 1.0)
+    cols["reward"] = pa.array(total.astype(np.float32))
+    cols["graders"] = pa.array([json.dumps(cfg.graders, sort_keys=True)] * n, pa.string())
+    out_names = [c for c in batch.schema.names if c not in cols]
+    arrays = [batch.column(c) for c in out_names] + list(cols.values())
+    return pa.RecordBatch.from_arrays(arrays, names=out_names + list(cols))
+
+
+def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterator[pa.RecordBatch]:
+    """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score."""
+    from factory.sources.base import rebatch
+
+    for batch in rebatch(batches, cfg.batch_rows):
+        yield score_batch(batch, cfg)

@@ -1,0 +1,45 @@
+"""Rollouts imported from a .jsonl/.parquet file, so files can be scored into snapshots with lineage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import xxhash
+
+NAME = "rollouts_import"
+VERSION = "1.0.0"
+RELEASE_NOTES = {"1.0.0": "Import rollouts (completion plus gold columns) from a local file."}
+KIND = None  # any columns; scoring checks for `completion`
+PARENTS: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    path: str = field(default="", metadata={"help": "a .jsonl or .parquet file of rollouts"})
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ValueError("rollouts_import needs path=FILE")
+
+
+class _FileFingerprint:
+    def __init__(self, path: str):
+        self.path = path
+
+    def fingerprint(self) -> str:
+        h = xxhash.xxh3_128()
+        with open(self.path, "rb") as f:
+            while chunk := f.read(1 << 22):
+                h.update(chunk)
+        return h.hexdigest()
+
+
+def sources(config: Config) -> dict:
+    return {"file": _FileFingerprint(config.path)}
+
+
+def build(ctx, config: Config) -> None:
+    from factory.api import _file_batches
+
+    ctx.write("train", _file_batches(config.path))
+    ctx.note(description=f"rollouts imported from {config.path}")
