@@ -1,0 +1,291 @@
+"""One interface for every problem source, so builders never care where problems come from.
+
+A :class:`Source` yields record batches already conformed to the ``problems`` schema and
+names its data with a content-derived :meth:`Source.fingerprint`, which enters snapshot ids:
+same data, same id, so a rebuild is a cache hit. :class:`ColumnMapper` is the shared
+rename/default/coerce step of the file and Hugging Face sources.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+
+import schemas
+
+PROBLEMS = schemas.get("problems")
+_NESTED_TO_JSON = ("tests", "metadata")  # columns whose nested values are stored as JSON text
+
+
+class SourceError(ValueError):
+    """Bad source input; the one-line message names the file (and row/column where known)."""
+
+
+def one_line(message: object) -> str:
+    """Collapse an error message to a single line (pyarrow messages can span several)."""
+    return " ".join(str(message).split())
+
+
+def digest(*parts: object) -> str:
+    """A short stable hash of JSON-able parts (dict keys sorted), for fingerprints and ids.
+
+    >>> digest("a", {"x": 1}) == digest("a", {"x": 1})
+    True
+    """
+    text = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return xxhash.xxh3_128_hexdigest(text.encode())
+
+
+def hash_files(files: Iterable[tuple[str, str | os.PathLike]]) -> str:
+    """xxh3-128 of ``(label, file)`` pairs: each label, size and content, streamed in 4 MiB blocks."""
+    h = xxhash.xxh3_128()
+    for label, file in files:
+        h.update(f"{label}:{os.path.getsize(file)}:".encode())
+        with open(file, "rb") as f:
+            while block := f.read(1 << 22):
+                h.update(block)
+    return h.hexdigest()
+
+
+class Source(ABC):
+    """Where problems come from: local files, a Hugging Face dataset, or a generator."""
+
+    kind: str = ""
+
+    @abstractmethod
+    def fingerprint(self) -> str:
+        """A content-derived string: same data (and settings) give the same string."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-able settings recorded in the snapshot manifest."""
+
+    @abstractmethod
+    def batches(self, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        """Yield problems batches of at most ``batch_size`` rows, in a fixed order, with bounded memory."""
+
+    def to_table(self, batch_size: int = 65_536) -> pa.Table:
+        """Materialize every batch into one table (small sources and tests)."""
+        batches = list(self.batches(batch_size))
+        if not batches:
+            return PROBLEMS.schema.empty_table()
+        return pa.Table.from_batches(batches)
+
+
+def check_batch_size(batch_size: int) -> int:
+    """Reject a non-positive batch size with a hint."""
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} must be a positive integer, e.g. 65536")
+    return batch_size
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.RecordBatch]:
+    """Re-chunk a stream of batches into batches of exactly ``batch_size`` rows (the last may be short)."""
+    pending: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        held += batch.num_rows
+        if held < batch_size:
+            continue
+        table, start = pa.Table.from_batches(pending), 0
+        while held - start >= batch_size:
+            yield _single(table.slice(start, batch_size))
+            start += batch_size
+        rest = table.slice(start)  # zero-copy: rows are copied once, when a full batch is combined
+        pending, held = rest.to_batches(), rest.num_rows
+    if held:
+        yield _single(pa.Table.from_batches(pending))
+
+
+def _single(table: pa.Table) -> pa.RecordBatch:
+    """One record batch holding all of ``table`` (copies only when it spans several chunks)."""
+    return table.combine_chunks().to_batches()[0]
+
+
+def problem_ids(sources: pa.Array, prompts: pa.Array) -> pa.Array:
+    """Stable ids ``<source>-<xxh3_64(source NUL prompt)>`` for rows that have none.
+
+    The same prompt under the same source name always gets the same id, whatever the file,
+    row order or batch size; duplicate prompts therefore share an id (dedup is a later step).
+
+    >>> problem_ids(pa.array(["gsm8k"]), pa.array(["1+1?"])).to_pylist()[0].startswith("gsm8k-")
+    True
+    """
+    hexes = [
+        f"{s}-{xxhash.xxh3_64_hexdigest((s + chr(0) + p).encode())}"
+        for s, p in zip(sources.to_pylist(), prompts.to_pylist())
+    ]
+    return pa.array(hexes, pa.string())
+
+
+class ColumnMapper:
+    """Rename source columns to problems columns, fill defaults, coerce types, add ids.
+
+    Args:
+        mapping: ``{source column: problems column}``, e.g. ``{"problem": "prompt", "solution": "answer"}``.
+        defaults: constant values for columns the data lacks (or has nulls in), e.g. ``{"domain": "math"}``.
+        name: the source name, used for a missing ``source`` column and for generated problem ids.
+
+    Columns that are neither problems columns nor mapped onto one are dropped.
+    """
+
+    def __init__(self, mapping: Mapping[str, str] | None, defaults: Mapping[str, Any] | None, name: str):
+        self.mapping = dict(mapping or {})
+        self.defaults = dict(defaults or {})
+        self.name = name
+        known = set(PROBLEMS.schema.names)
+        for label, cols in (("mapping target", self.mapping.values()), ("defaults key", self.defaults)):
+            bad = sorted(set(cols) - known)
+            if bad:
+                raise ValueError(f"{label} {bad} is not a problems column; use one of {sorted(known)}")
+
+    def describe(self) -> dict[str, Any]:
+        return {"mapping": self.mapping, "defaults": self.defaults, "name": self.name}
+
+    def target(self, column: str) -> str | None:
+        """The problems column a source column lands in, or None when it is dropped."""
+        if column in self.mapping:
+            return self.mapping[column]
+        if column in PROBLEMS.schema.names and column not in self.mapping.values():
+            return column
+        return None
+
+    def apply(self, batch: pa.RecordBatch, where: str, first_row: int = 1) -> pa.RecordBatch:
+        """Return ``batch`` as a conformed problems batch.
+
+        Args:
+            batch: raw rows with source column names.
+            where: the file or dataset named in errors.
+            first_row: 1-based number of the batch's first row in ``where``, for error messages.
+
+        Raises:
+            SourceError: a mapped column is missing, a value has the wrong type, or a required value is null.
+        """
+        missing = [c for c in self.mapping if c not in batch.schema.names]
+        if missing:
+            raise SourceError(
+                f"{where}: column {missing[0]!r} named in mapping is missing; columns are {batch.schema.names}"
+            )
+        cols: dict[str, pa.Array] = {}
+        for name, col in zip(batch.schema.names, batch.columns):
+            target = self.target(name)
+            if target is not None:
+                cols[target] = _coerce(target, col, where)
+        n = batch.num_rows
+        for key, value in self.defaults.items():
+            kind = PROBLEMS.schema.field(key).type
+            fill = pa.scalar(value, kind)
+            cols[key] = pc.fill_null(cols[key], fill) if key in cols else pa.repeat(fill, n)
+        name = pa.scalar(self.name, pa.string())
+        cols["source"] = pc.fill_null(cols["source"], name) if "source" in cols else pa.repeat(name, n)
+        _require(cols, "prompt", where, first_row, batch.schema.names)
+        _require(cols, "source", where, first_row, batch.schema.names)
+        if "problem_id" not in cols:
+            cols["problem_id"] = problem_ids(cols["source"], cols["prompt"])
+        _require(cols, "problem_id", where, first_row, batch.schema.names)
+        try:
+            return schemas.conform(pa.RecordBatch.from_pydict(cols), PROBLEMS, where=where)
+        except schemas.SchemaError as e:
+            raise SourceError(one_line(e)) from None
+
+
+def _coerce(target: str, col: pa.Array, where: str) -> pa.Array:
+    """Bring common near-miss types to the problems type: integer answers and ids, nested tests, JSON extension."""
+    if isinstance(col.type, pa.ExtensionType):
+        col = col.storage
+    if target in ("answer", "problem_id") and pa.types.is_integer(col.type):
+        return col.cast(pa.string())
+    if target in _NESTED_TO_JSON and (pa.types.is_struct(col.type) or pa.types.is_list(col.type)
+                                      or pa.types.is_large_list(col.type) or pa.types.is_map(col.type)):
+        values = [None if v is None else json.dumps(v, ensure_ascii=False) for v in col.to_pylist()]
+        return pa.array(values, pa.string())
+    if target == "difficulty" and pa.types.is_floating(col.type):
+        try:
+            return col.cast(pa.int32(), safe=True)
+        except pa.ArrowInvalid:
+            raise SourceError(f"{where}: column 'difficulty' has non-integer values; expected integers 1..5") from None
+    return col
+
+
+def _require(cols: dict[str, pa.Array], name: str, where: str, first_row: int, present: list[str]) -> None:
+    """Fail on a missing required column or its first null, naming the row."""
+    if name not in cols:
+        raise SourceError(
+            f"{where}: no {name!r} column after mapping (columns are {present}); "
+            f"add it to mapping, e.g. mapping={{'question': {name!r}}}"
+        )
+    col = cols[name]
+    if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type) or pa.types.is_null(col.type)):
+        raise SourceError(f"{where}: column {name!r} has type {col.type}, expected string")
+    if col.null_count:
+        row = pc.index(col.is_null(), True).as_py() + first_row
+        raise SourceError(f"{where} row {row}: column {name!r} is null")
+
+
+def source_from_spec(spec: str | Mapping[str, Any] | Source) -> Source:
+    """Build a source from a short string or a dict.
+
+    Args:
+        spec: a string — ``"procedural:n=1000,seed=0"`` (any :class:`ProceduralConfig` field,
+            weights as ``languages=en:0.7|zh:0.3``), ``"hf:ORG/NAME"`` (options as a query:
+            ``"hf:openai/gsm8k?name=main&split=test"``), ``"files:PATH"`` or a bare path to a
+            .jsonl/.json/.parquet/.csv file, a glob or a folder — or a dict
+            ``{"kind": "files" | "hf" | "procedural", ...}`` holding that source's keyword
+            arguments, e.g. ``{"kind": "hf", "path": "openai/gsm8k", "split": "train",
+            "mapping": {"question": "prompt"}}``. A Source is returned as is.
+
+    Returns:
+        The source.
+
+    Raises:
+        ValueError: the spec names an unknown kind or option.
+    """
+    if isinstance(spec, Source):
+        return spec
+    if isinstance(spec, Mapping):
+        return _from_dict(dict(spec))
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"source spec {spec!r} is empty; use e.g. 'procedural:n=1000', 'hf:ORG/NAME' or a file path")
+    head, _, rest = spec.partition(":")
+    if head == "procedural":
+        options = dict(_pair(item, spec) for item in rest.split(",") if item.strip())
+        return _from_dict({"kind": "procedural", **options})
+    if head == "hf":
+        path, _, query = rest.partition("?")
+        return _from_dict({"kind": "hf", "path": path, **dict(urllib.parse.parse_qsl(query))})
+    if head == "files":
+        return _from_dict({"kind": "files", "path": rest})
+    return _from_dict({"kind": "files", "path": spec})
+
+
+def _pair(item: str, spec: str) -> tuple[str, str]:
+    key, eq, value = item.partition("=")
+    if not eq:
+        raise ValueError(f"source spec {spec!r}: option {item!r} is not key=value, e.g. 'procedural:n=1000,seed=0'")
+    return key.strip(), value.strip()
+
+
+def _from_dict(options: dict[str, Any]) -> Source:
+    from factory.sources.files import FileSource
+    from factory.sources.hf import HFSource
+    from factory.sources.procedural import ProceduralSource
+
+    kinds = {"files": FileSource, "hf": HFSource, "procedural": ProceduralSource.from_options}
+    kind = options.pop("kind", None)
+    if kind not in kinds:
+        raise ValueError(f"source kind {kind!r} is unknown; use one of {sorted(kinds)}")
+    try:
+        return kinds[kind](**options)
+    except TypeError as e:
+        raise ValueError(f"bad options for a {kind} source: {one_line(e)}") from None
