@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 
 import pyarrow as pa
 
-from factory.configs import from_dict, to_dict
+from factory.configs import from_dict, merge, to_dict
 from factory.errors import FactoryError, SnapshotNotFound
 from factory.ids import snapshot_id
 from factory.snapshot import Snapshot
@@ -80,6 +80,7 @@ class BuildContext:
         self.store, self.builder, self.config, self.options = store, builder, config, options
         self.parents = dict(parents)
         self._sb = sb
+        self.name = sb.name
         self.manifest: dict[str, Any] = {}
         self.stages: list[BuildResult] = []
 
@@ -128,13 +129,17 @@ class BuildContext:
 
 
 def resolve_config(builder: ModuleType, config: Any) -> Any:
+    """The builder's Config from None (defaults), a dict of overrides (deep-merged onto the
+    defaults, so ``generate.seed=1`` keeps the other generate defaults), or a dataclass."""
     if config is None:
         return builder.Config()
-    if isinstance(config, dict):
-        return from_dict(builder.Config, config, where=f"{builder.NAME} config")
-    if not isinstance(config, builder.Config):
-        raise TypeError(f"{builder.NAME} expects a {builder.Config.__name__}, got {type(config).__name__}")
-    return config
+    if isinstance(config, builder.Config):
+        return config
+    if dataclasses.is_dataclass(config):
+        config = to_dict(config)
+    if not isinstance(config, dict):
+        raise TypeError(f"{builder.NAME} expects a {builder.Config.__name__} or a dict, got {type(config).__name__}")
+    return from_dict(builder.Config, merge(to_dict(builder.Config()), config), where=f"{builder.NAME} config")
 
 
 def _resolve_parents(store: Store, builder: ModuleType, overrides: dict[str, str] | None,

@@ -14,10 +14,12 @@ from typing import Any, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
+import xxhash
 
 from factory.rewards.base import Verdict
 from factory.rewards.format_reward import r1_zero_format_ok, readable_format_ok, tag_count_reward
 from factory.rewards.language import is_language_consistent, language_consistency
+from factory.rewards.readability import ReadabilityConfig, readability_reasons
 from factory.rewards.registry import grader_versions, parse_names, verify_accuracy_batch
 
 
@@ -34,6 +36,9 @@ class ScoreConfig:
     math_timeout_s: float = field(default=5.0, metadata={"help": "time limit per undecided math item"})
     math_workers: int | None = field(default=None, metadata={"help": "math-verify processes (default: CPUs)"})
     code_workers: int | None = field(default=None, metadata={"help": "concurrent sandboxes (default: CPUs)"})
+    readability: ReadabilityConfig | None = field(
+        default_factory=lambda: ReadabilityConfig(min_language_consistency=None),
+        metadata={"help": "readability checks -> readability_issue column (language is scored separately)"})
     batch_rows: int = field(default=20_000, metadata={"help": "rows graded per call (bigger = more cache hits)"})
     graders: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: grader versions"})
 
@@ -99,6 +104,10 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
         cols[f"reward_{name}"] = pa.array(arr.astype(np.float32), mask=np.isnan(arr))
         total += np.nan_to_num(arr) * cfg.weights.get(name, 1.0)
     cols["reward"] = pa.array(total.astype(np.float32))
+    if cfg.readability is not None:
+        tokens = _column(batch, "completion_tokens") if cfg.readability.max_tokens is not None else None
+        cols["readability_issue"] = pa.array(readability_reasons(texts, cfg.readability, token_counts=tokens), pa.string())
+    cols["completion_hash"] = pa.array([xxhash.xxh3_64_intdigest(t.encode()) for t in texts], pa.uint64())
     cols["graders"] = pa.array([json.dumps(cfg.graders, sort_keys=True)] * n, pa.string())
     out_names = [c for c in batch.schema.names if c not in cols]
     arrays = [batch.column(c) for c in out_names] + list(cols.values())

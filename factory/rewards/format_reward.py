@@ -1,0 +1,133 @@
+"""Format rewards (R1 §2.2.2, §2.3.1): R1-Zero's think/answer tags and R1's readable cold-start format.
+
+R1-Zero is rewarded for ``<think>reasoning</think><answer>answer</answer>``; R1's cold-start
+data uses ``|special_token|<reasoning>|special_token|<summary>``, which R1's released models
+write as ``<think>reasoning</think> summary``. Both are checked strictly: each tag exactly
+once, in order, nothing outside the frame but whitespace. Chat templates that prefill
+``<think>`` into the prompt (DeepSeek-R1's updated template; TRL issue #6966: such completions
+always scored 0) are supported with ``think_prefilled=True``: the completion then starts
+inside the think block and must not contain ``<think>`` itself.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, Sequence
+
+from factory.rewards.base import completion_texts
+
+FORMAT_GRADER_VERSION = "1.0.0"
+
+TEMPLATES = ("r1_zero", "readable")
+_TAGS = ("<think>", "</think>", "<answer>", "</answer>")
+_SPECIAL = "|special_token|"
+_R1_ZERO = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
+_R1_ZERO_PREFILLED = re.compile(r"(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
+_THINK_SUMMARY = re.compile(r"\s*<think>(.*?)</think>(.*)", re.DOTALL)
+_THINK_SUMMARY_PREFILLED = re.compile(r"(.*?)</think>(.*)", re.DOTALL)
+
+
+def _count_ok(text: str, tag: str, think_prefilled: bool) -> bool:
+    """A tag occurs exactly once; a prefilled ``<think>`` must not occur at all."""
+    return text.count(tag) == (0 if think_prefilled and tag == "<think>" else 1)
+
+
+def _tag_counts_are(text: str, think_prefilled: bool, tags: Sequence[str]) -> bool:
+    return all(_count_ok(text, tag, think_prefilled) for tag in tags)
+
+
+def r1_zero_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
+    """Whether ``text`` is ``<think>reasoning</think><answer>answer</answer>``, strictly.
+
+    Each tag exactly once and in order, non-empty reasoning and answer, only whitespace
+    before ``<think>``, between ``</think>`` and ``<answer>``, and after ``</answer>``.
+
+    >>> r1_zero_format_ok("<think>\\n2+2=4\\n</think>\\n<answer>\\n4\\n</answer>")
+    True
+    >>> r1_zero_format_ok("<think>2+2=4</think><answer>4</answer> Anything else?")
+    False
+    >>> r1_zero_format_ok("2+2=4</think><answer>4</answer>", think_prefilled=True)
+    True
+    """
+    if not _tag_counts_are(text, think_prefilled, _TAGS):
+        return False
+    m = (_R1_ZERO_PREFILLED if think_prefilled else _R1_ZERO).fullmatch(text)
+    return bool(m and m.group(1).strip() and m.group(2).strip())
+
+
+def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
+    """Whether ``text`` is R1's readable format with a non-empty reasoning and summary.
+
+    Accepts ``|special_token|<reasoning>|special_token|<summary>`` (R1 §2.3.1) and
+    ``<think>reasoning</think> summary`` as R1's released models write it.
+
+    >>> readable_format_ok("|special_token|Let me see: 2+2=4.|special_token|The answer is **4**.")
+    True
+    >>> readable_format_ok("<think>Let me see: 2+2=4.</think>\\n\\nThe answer is **4**.")
+    True
+    >>> readable_format_ok("<think>Let me see: 2+2=4.</think>")
+    False
+    """
+    if _SPECIAL in text:
+        head, _, rest = text.partition(_SPECIAL)
+        reasoning, _, summary = rest.partition(_SPECIAL)
+        return (text.count(_SPECIAL) == 2 and not head.strip() and "<think>" not in text
+                and "</think>" not in text and bool(reasoning.strip()) and bool(summary.strip()))
+    if not _tag_counts_are(text, think_prefilled, _TAGS[:2]):
+        return False
+    m = (_THINK_SUMMARY_PREFILLED if think_prefilled else _THINK_SUMMARY).fullmatch(text)
+    return bool(m and m.group(1).strip() and m.group(2).strip())
+
+
+def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+    """TRL reward: 1.0 when a completion follows R1-Zero's think/answer template, else 0.0.
+
+    >>> format_reward(["<think>2+2=4</think> <answer>4</answer>", "<answer>4</answer>"])
+    [1.0, 0.0]
+    """
+    return [float(r1_zero_format_ok(t)) for t in completion_texts(completions)]
+
+
+def tag_count_reward(completions: Sequence[Any], *, think_prefilled: bool = False, **kwargs: Any) -> list[float]:
+    """TRL reward: 0.25 for each of the four R1-Zero tags that occurs exactly once.
+
+    Partial credit shapes early training (open-r1's ``tag_count_reward``). Unlike open-r1,
+    tags count with or without surrounding newlines (``"<think>x</think>"`` is not worth
+    less than ``"<think>\\nx\\n</think>"``), and with ``think_prefilled`` the prefilled
+    ``<think>`` earns its 0.25 by being absent.
+
+    >>> tag_count_reward(["<think>a</think><answer>b</answer>", "<think>a</think><think>b</think><answer>c"])
+    [1.0, 0.25]
+    """
+    return [0.25 * sum(_count_ok(t, tag, think_prefilled) for tag in _TAGS) for t in completion_texts(completions)]
+
+
+def get_format_reward(template: str = "r1_zero", think_prefilled: bool = False) -> Callable[..., list[float]]:
+    """A format reward for R1-Zero's template or R1's readable format.
+
+    Args:
+        template: "r1_zero" (``<think>…</think><answer>…</answer>``) or "readable"
+            (reasoning then a non-empty summary).
+        think_prefilled: the chat template already put ``<think>`` in the prompt.
+
+    >>> get_format_reward("readable")(["<think>2+2=4</think> It is **4**."])
+    [1.0]
+    """
+    if template not in TEMPLATES:
+        raise ValueError(f"template={template!r} is not one of {TEMPLATES}; pick one of them")
+    check = r1_zero_format_ok if template == "r1_zero" else readable_format_ok
+
+    def reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        return [float(check(t, think_prefilled=think_prefilled)) for t in completion_texts(completions)]
+
+    reward.__name__ = f"{template}_format{'_prefilled' if think_prefilled else ''}_reward"
+    return reward
+
+
+def get_tag_count_reward(think_prefilled: bool = False) -> Callable[..., list[float]]:
+    """``tag_count_reward`` bound to a chat template that does or does not prefill ``<think>``."""
+    def reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:
+        return tag_count_reward(completions, think_prefilled=think_prefilled)
+
+    reward.__name__ = f"tag_count{'_prefilled' if think_prefilled else ''}_reward"
+    return reward

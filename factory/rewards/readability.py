@@ -1,0 +1,236 @@
+"""Readability filters (R1 §2.3.1, §2.3.3): which CoT to drop and why, one reason per rejected row.
+
+R1 drops chain-of-thought with mixed languages, long paragraphs and code blocks from its
+SFT data, and its cold-start data keeps only readable outputs that end with a summary.
+Each filter takes a batch and returns, per row, a reason string or None (keep), so the
+builders can count reasons and keep rejects. ``readability_reasons`` applies them in a
+fixed order where the first reason wins and later checks run only on rows still kept.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from factory.rewards.base import broadcast, completion_texts, split_think
+from factory.rewards.language import is_language_consistent, language_consistency
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_FENCED = re.compile(r"^[ \t]*(?:```|~~~).*?(?:^[ \t]*(?:```|~~~)[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.MULTILINE)
+_MARKDOWN = re.compile(
+    r"^\s{0,3}#{1,6}\s|\*\*[^*\n]+\*\*|__[^_\n]+__|^\s*(?:[-*+]|\d+[.)])\s+\S|^\s*\|.*\|\s*$"
+    r"|^[ \t]*```|\\boxed\{|\$\$|\\\[",
+    re.MULTILINE,
+)
+_MIN_LINE_CHARS = 20  # keep in step with the line_repeats help; shorter lines ("Wait.", "So:") repeat in healthy CoT
+_MIN_COMPRESS_CHARS = 1024  # below this, zlib's overhead hides any repetition
+
+
+@dataclass(frozen=True)
+class ReadabilityConfig:
+    """Thresholds of the readability filters; None disables a check."""
+
+    # ---- length
+    max_chars: int | None = field(default=None, metadata={"help": "drop completions over this many characters"})
+    max_tokens: int | None = field(default=None, metadata={"help": "drop completions over this many tokens"})
+    # ---- structure
+    require_summary: bool = field(default=True, metadata={"help": "drop when no summary follows the reasoning"})
+    drop_code_in_cot: bool = field(default=True, metadata={"help": "drop fenced code in the reasoning (R1 §2.3.3)"})
+    max_paragraph_chars: int | None = field(default=2000, metadata={"help": "drop paragraphs longer than this"})
+    require_markdown: bool = field(default=False, metadata={"help": "drop summaries without markdown (cold start)"})
+    # ---- degeneration
+    line_repeats: int | None = field(default=10, metadata={"help": "drop when a 20+ char line occurs this often"})
+    min_compression_ratio: float | None = field(default=0.1, metadata={"help": "drop when the tail zlib ratio is lower"})
+    # ---- language
+    min_language_consistency: float | None = field(
+        default=0.95, metadata={"help": "drop CoT with a lower target-language word share (R1 §2.3.2)"})
+
+    def __post_init__(self) -> None:
+        for name in ("max_chars", "max_tokens", "max_paragraph_chars", "line_repeats"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name}={value!r} must be a positive integer or None (disabled)")
+        for name in ("min_compression_ratio", "min_language_consistency"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name}={value!r} must be in [0, 1] or None (disabled)")
+
+
+def long_paragraph(texts: Sequence[Any], max_chars: int = 2000) -> list[str | None]:
+    """"long_paragraph" where a paragraph (blank-line separated, code blocks aside) exceeds ``max_chars``.
+
+    2000 characters is ~350 English words, three long textbook paragraphs: R1-style traces
+    break lines every few sentences, so only R1-Zero's wall-of-text style trips it.
+
+    >>> long_paragraph(["short.\\n\\nshort too.", "x" * 2001])
+    [None, 'long_paragraph']
+    """
+    out: list[str | None] = []
+    for text in completion_texts(texts):
+        prose = _FENCED.sub("\n\n", text) if "``" in text or "~~" in text else text
+        longest = max(map(len, _BLANK_LINE.split(prose)), default=0)
+        out.append("long_paragraph" if longest > max_chars else None)
+    return out
+
+
+def code_block_in_cot(texts: Sequence[Any]) -> list[str | None]:
+    """"code_block_in_cot" where the reasoning part holds a fenced code block (R1 §2.3.3).
+
+    Code in the summary is fine: that is where a coding answer belongs.
+
+    >>> code_block_in_cot(["<think>\\n```python\\nprint(1)\\n```\\n</think> ok", "<think>a</think>```py\\n1\\n```"])
+    ['code_block_in_cot', None]
+    """
+    return ["code_block_in_cot" if _FENCE.search(split_think(t)[0]) else None for t in completion_texts(texts)]
+
+
+def _max_line_repeats(text: str) -> int:
+    lines = [line.strip() for line in text.splitlines()]
+    counts = Counter(line for line in lines if len(line) >= _MIN_LINE_CHARS)
+    return max(counts.values(), default=0)
+
+
+def _tail_compression_ratio(text: str, window: int) -> float:
+    data = text[-window:].encode("utf-8")
+    if len(data) < _MIN_COMPRESS_CHARS:
+        return 1.0
+    return len(zlib.compress(data, 6)) / len(data)
+
+
+def repetition(texts: Sequence[Any], *, line_repeats: int | None = 10, min_compression_ratio: float | None = 0.1,
+               window: int = 4096) -> list[str | None]:
+    """"repetition" for degenerate, looping outputs.
+
+    Two cheap signals: one line (>= 20 chars) occurring ``line_repeats`` times, or the last
+    ``window`` characters compressing (zlib) below ``min_compression_ratio``. Loops usually
+    start late and run to the token limit, hence the tail. Measured ratios: 29 package
+    READMEs 0.24-0.52 (median 0.43), a templated case analysis 0.16, a loop 0.02.
+
+    >>> repetition(["Let me think about the sum of the series again.\\n" * 12, "A normal answer."])
+    ['repetition', None]
+    """
+    out: list[str | None] = []
+    for text in completion_texts(texts):
+        looping = (line_repeats is not None and _max_line_repeats(text) >= line_repeats) or (
+            min_compression_ratio is not None and _tail_compression_ratio(text, window) < min_compression_ratio)
+        out.append("repetition" if looping else None)
+    return out
+
+
+def too_long(texts: Sequence[Any], max_chars: int | None = None, token_counts: Sequence[int] | None = None,
+             max_tokens: int | None = None) -> list[str | None]:
+    """"too_long" over ``max_chars`` characters or ``max_tokens`` tokens (``token_counts`` per row).
+
+    >>> too_long(["abc", "abcdef"], max_chars=4)
+    [None, 'too_long']
+    """
+    texts = completion_texts(texts)
+    if max_chars is None and max_tokens is None:
+        raise ValueError("too_long needs max_chars or max_tokens (with token_counts)")
+    if max_tokens is not None and (token_counts is None or len(token_counts) != len(texts)):
+        raise ValueError("max_tokens needs token_counts with one count per text; pass token_counts=…")
+    counts = token_counts if max_tokens is not None else [0] * len(texts)
+    return ["too_long" if (max_chars is not None and len(t) > max_chars)
+            or (max_tokens is not None and n > max_tokens) else None
+            for t, n in zip(texts, counts)]
+
+
+def missing_summary(texts: Sequence[Any]) -> list[str | None]:
+    """"missing_summary" where nothing follows the reasoning (R1's readable format needs a summary).
+
+    >>> missing_summary(["<think>a</think> The answer is 4.", "<think>a</think>  ", "no reasoning markers"])
+    [None, 'missing_summary', 'missing_summary']
+    """
+    return [None if split_think(t)[1] else "missing_summary" for t in completion_texts(texts)]
+
+
+def missing_markdown(texts: Sequence[Any]) -> list[str | None]:
+    """"missing_markdown" where the summary has no markdown (bold, list, header, table, boxed).
+
+    >>> missing_markdown(["<think>a</think> The answer is **4**.", "<think>a</think> The answer is 4."])
+    [None, 'missing_markdown']
+    """
+    return [None if _MARKDOWN.search(split_think(t)[1]) else "missing_markdown" for t in completion_texts(texts)]
+
+
+def mixed_language(texts: Sequence[Any], languages: Sequence[str | None] | str | None,
+                   threshold: float = 0.95) -> list[str | None]:
+    """"mixed_language" where the CoT's target-language word share is below ``threshold``.
+
+    >>> mixed_language(["<think>我们先来计算 the sum</think>", "<think>The sum is 4.</think>"], ["zh", "en"])
+    ['mixed_language', None]
+    """
+    keep = is_language_consistent(language_consistency(texts, languages), threshold)
+    return [None if k else "mixed_language" for k in keep]
+
+
+Check = Callable[[list[str], list[int]], list[str | None]]
+
+
+def _take(values: Sequence[Any] | None, rows: list[int]) -> list[Any] | None:
+    return None if values is None else [values[i] for i in rows]
+
+
+def _checks(config: ReadabilityConfig, languages: list[Any], token_counts: Sequence[int] | None) -> list[Check]:
+    """``(texts, row indices) -> reasons`` in first-reason-wins order: cheap, decisive checks first."""
+    c = config
+    checks: list[Check] = []
+    if c.max_chars is not None or c.max_tokens is not None:
+        checks.append(lambda t, rows: too_long(t, c.max_chars, _take(token_counts, rows), c.max_tokens))
+    if c.require_summary:
+        checks.append(lambda t, rows: missing_summary(t))
+    if c.line_repeats is not None or c.min_compression_ratio is not None:
+        checks.append(lambda t, rows: repetition(t, line_repeats=c.line_repeats,
+                                                 min_compression_ratio=c.min_compression_ratio))
+    if c.min_language_consistency is not None:
+        checks.append(lambda t, rows: mixed_language(t, _take(languages, rows), c.min_language_consistency))
+    if c.drop_code_in_cot:
+        checks.append(lambda t, rows: code_block_in_cot(t))
+    if c.max_paragraph_chars is not None:
+        checks.append(lambda t, rows: long_paragraph(t, c.max_paragraph_chars))
+    if c.require_markdown:
+        checks.append(lambda t, rows: missing_markdown(t))
+    return checks
+
+
+def readability_reasons(texts: Sequence[Any], config: ReadabilityConfig | None = None, *,
+                        languages: Sequence[str | None] | str | None = None,
+                        token_counts: Sequence[int] | None = None) -> list[str | None]:
+    """Why each completion is unreadable (first reason wins), or None to keep it.
+
+    Order: too_long, missing_summary, repetition, mixed_language, code_block_in_cot,
+    long_paragraph, missing_markdown. Each check runs only on rows no earlier check dropped.
+
+    Args:
+        texts: completions (strings or TRL conversational messages).
+        config: thresholds; ``ReadabilityConfig()`` (R1's SFT filters) when None.
+        languages: target language per row or one for all; required while
+            ``config.min_language_consistency`` is set.
+        token_counts: tokens per row; required while ``config.max_tokens`` is set.
+
+    Returns:
+        One reason string or None per row.
+
+    >>> readability_reasons(["<think>Add 2 and 2.</think> It is **4**.", "<think>Add.</think>"], languages="en")
+    [None, 'missing_summary']
+    """
+    config = config or ReadabilityConfig()
+    texts = completion_texts(texts)
+    n = len(texts)
+    if config.min_language_consistency is not None and languages is None:
+        raise ValueError("min_language_consistency needs languages=… (one or per row); "
+                         "or set ReadabilityConfig(min_language_consistency=None)")
+    if config.max_tokens is not None and (token_counts is None or len(token_counts) != n):
+        raise ValueError("max_tokens needs token_counts=… with one count per text")
+    reasons: list[str | None] = [None] * n
+    for check in _checks(config, broadcast(languages, n, "languages"), token_counts):
+        rows = [i for i, r in enumerate(reasons) if r is None]
+        if not rows:
+            break
+        for i, reason in zip(rows, check([texts[i] for i in rows], rows)):
+            reasons[i] = reason
+    return reasons
