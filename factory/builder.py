@@ -111,6 +111,10 @@ class BuildContext:
     def write_rejects(self, batches: Iterable[pa.RecordBatch]) -> int:
         return self._sb.write_rejects(batches)
 
+    def link_split(self, split: str, source: Snapshot, source_split: str | None = None) -> int:
+        """Reuse a parent's files as ``split`` (hard links): for snapshots that add metadata, not rows."""
+        return self._sb.link_split(split, source, source_split)
+
     def run_shards(self, split: str, num_shards: int, task: Any, on_done: Callable[[int, int], None] | None = None) -> int:
         """Run a shard task on the configured executor (``--executor local|ray``)."""
         return self._sb.run_shards(split, num_shards, task, executor=self.options.executor, on_done=on_done,
@@ -139,7 +143,21 @@ def resolve_config(builder: ModuleType, config: Any) -> Any:
         config = to_dict(config)
     if not isinstance(config, dict):
         raise TypeError(f"{builder.NAME} expects a {builder.Config.__name__} or a dict, got {type(config).__name__}")
-    return from_dict(builder.Config, merge(to_dict(builder.Config()), config), where=f"{builder.NAME} config")
+    return from_dict(builder.Config, merge(_defaults(builder.Config), config), where=f"{builder.NAME} config")
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Field defaults as plain data, without running ``__post_init__`` checks on them."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            value = f.default_factory()  # type: ignore[misc]
+        else:
+            continue
+        out[f.name] = to_dict(value) if dataclasses.is_dataclass(value) else value
+    return out
 
 
 def _resolve_parents(store: Store, builder: ModuleType, overrides: dict[str, str] | None,

@@ -135,11 +135,32 @@ def gc(yes: bool = typer.Option(False, "--yes", help="Really delete (default is 
 
 @app.command()
 @friendly
-def export(ref: str = typer.Argument(...), to: Path = typer.Option(..., "--to", help="Target folder."),
+def export(ref: str = typer.Argument(...), to: Optional[Path] = typer.Option(None, "--to", help="Target folder."),
+           for_review: Optional[Path] = typer.Option(None, "--for-review", help="Write an editable review file here."),
            overwrite: bool = typer.Option(False, "--overwrite")) -> None:
-    """Copy a snapshot (Hub layout) to a folder: readable by datasets, DuckDB and Polars without the project."""
+    """Copy a snapshot (Hub layout) to a folder, or export it for human review (--for-review DIR)."""
+    if (to is None) == (for_review is None):
+        raise typer.BadParameter("give exactly one of --to DIR or --for-review DIR")
+    if for_review is not None:
+        from factory.review import export_for_review
+
+        path = export_for_review(_store(), ref, for_review)
+        typer.echo(f"wrote {path}: edit it, then run `factory import-review {for_review}`")
+        return
     dest = api.export(_store(), ref, to, overwrite=overwrite)
     typer.echo(f"exported {_store().get(ref).ref} to {dest}")
+
+
+@app.command("import-review")
+@friendly
+def import_review(folder: Path = typer.Argument(..., help="The folder written by export --for-review.")) -> None:
+    """Make a new snapshot version from an edited review file; its lineage records the edits."""
+    from factory.review import import_review as run
+
+    res = run(_store(), folder)
+    review = res.snapshot.manifest.get("review", {})
+    typer.echo(f"{'cache hit' if res.cached else 'built'}: {res.snapshot.ref} "
+               f"({review.get('edited', 0)} edited, {review.get('dropped', 0)} dropped, parent {review.get('reviewed')})")
 
 
 @app.command()

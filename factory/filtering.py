@@ -30,7 +30,7 @@ def run_model(model: str, refs: dict[str, Snapshot | str], variables: dict[str, 
     try:
         con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'")
         con.execute("set preserve_insertion_order=false")
-        con.execute(f"create temp table model_result as {sql}")
+        con.execute(f"create temp table model_result as {sql}").fetchall()
         sqlmodel.check_contracts(con, "model_result", contracts)
         table = con.sql("select * from model_result order by all").to_arrow_table()
     finally:

@@ -65,7 +65,7 @@ def check_contracts(con: duckdb.DuckDBPyConnection, relation: str, contracts: di
     """Run the YAML column tests against ``relation``; the first failure raises BuildError."""
     if contracts.get("unique"):
         cols = ", ".join(f'"{c}"' for c in contracts["unique"])
-        (bad,) = con.execute(f"select count(*) from (select {cols} from {relation} group by all having count(*) > 1)").fetchone()
+        ((bad,),) = con.execute(f"select count(*) from (select {cols} from {relation} group by all having count(*) > 1)").fetchall()
         if bad:
             raise BuildError(f"contract unique({', '.join(contracts['unique'])}) failed: {bad} duplicated key(s)")
     for col, tests in (contracts.get("columns") or {}).items():
@@ -81,6 +81,6 @@ def check_contracts(con: duckdb.DuckDBPyConnection, relation: str, contracts: di
                 q = f'select count(*) from {relation} where "{col}" is not null and "{col}" not in ({values})'
             else:
                 raise BuildError(f"unknown column test {name!r} on {col!r}")
-            (bad,) = con.execute(q).fetchone()
+            ((bad,),) = con.execute(q).fetchall()
             if bad:
                 raise BuildError(f"contract {name} failed on column {col!r}: {bad} offending row(s)")

@@ -52,7 +52,12 @@ class _PartWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         if batch.schema != self.schema:
             try:
-                batch = batch.select(self.schema.names).cast(self.schema)
+                extra = set(batch.schema.names) - set(self.schema.names)
+                if extra:
+                    raise ValueError(f"unexpected columns {sorted(extra)}")
+                arrays = [batch.column(f.name) if f.name in batch.schema.names else pa.nulls(batch.num_rows, f.type)
+                          for f in self.schema]
+                batch = pa.RecordBatch.from_arrays(arrays, names=self.schema.names).cast(self.schema)
             except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
                 raise InputError(
                     f"{self.final.name}: batch schema changed mid-split: got {batch.schema.names} "

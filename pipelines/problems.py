@@ -22,7 +22,7 @@ PARENTS: tuple[str, ...] = ()
 @dataclass(frozen=True)
 class Config:
     # --- where problems come from
-    source: str = field(default="procedural", metadata={"help": "procedural | a .jsonl/.parquet/.csv path | hf:ORG/NAME"})
+    source: str = field(default="procedural", metadata={"help": "procedural | general | a .jsonl/.parquet/.csv path | hf:ORG/NAME"})
     mapping: dict[str, str] = field(default_factory=dict, metadata={"help": "source column -> problems column"})
     defaults: dict[str, Any] = field(default_factory=dict, metadata={"help": "constant columns, e.g. domain: math"})
     # --- procedural generator only
@@ -36,8 +36,8 @@ class Config:
 
 
 def source(config: Config) -> Source:
-    if config.source == "procedural":
-        return source_from_spec({"kind": "procedural", "n": config.n, "seed": config.seed, **config.options})
+    if config.source in ("procedural", "general"):
+        return source_from_spec({"kind": config.source, "n": config.n, "seed": config.seed, **config.options})
     spec: dict[str, Any] = {"kind": "files", "path": config.source}
     if config.source.startswith("hf:"):
         spec = {"kind": "hf", "path": config.source[3:]}
@@ -54,6 +54,6 @@ def sources(config: Config) -> dict[str, Source]:
 
 def build(ctx, config: Config) -> None:
     src = source(config)
-    total = config.n if config.source == "procedural" else None
+    total = config.n if config.source in ("procedural", "general") else None
     ctx.write("train", src.batches(), total=total)
     ctx.note(description=f"Problems from {src.kind} source", source=src.describe())

@@ -21,6 +21,7 @@ _BACKENDS = {
     "openai": "factory.backends.openai_compat:OpenAICompatBackend",
     "transformers": "factory.backends.hf_transformers:TransformersBackend",
     "scripted": "factory.backends.scripted:ScriptedTeacherBackend",
+    "scripted_general": "factory.backends.scripted_general:ScriptedGeneralBackend",
 }
 
 

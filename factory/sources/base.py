@@ -279,9 +279,10 @@ def _pair(item: str, spec: str) -> tuple[str, str]:
 def _from_dict(options: dict[str, Any]) -> Source:
     from factory.sources.files import FileSource
     from factory.sources.hf import HFSource
+    from factory.sources.general import GeneralSource
     from factory.sources.procedural import ProceduralSource
 
-    kinds = {"files": FileSource, "hf": HFSource, "procedural": ProceduralSource.from_options}
+    kinds = {"files": FileSource, "hf": HFSource, "procedural": ProceduralSource.from_options, "general": GeneralSource}
     kind = options.pop("kind", None)
     if kind not in kinds:
         raise ValueError(f"source kind {kind!r} is unknown; use one of {sorted(kinds)}")

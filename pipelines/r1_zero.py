@@ -1,0 +1,58 @@
+"""R1-Zero RL prompts (R1 §2.2): verifiable math/code prompts in the R1-Zero template, GRPO-ready.
+
+Only rule rewards apply (accuracy + format), so every prompt must carry a gold answer or tests.
+The prompt is the raw R1-Zero template as one user turn; gold columns ride along for TRL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from factory.templates import get_template
+from schemas import message_type
+
+NAME = "r1-zero"
+VERSION = "1.0.0"
+RELEASE_NOTES = {"1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule."}
+KIND = "rl_prompts"
+PARENTS = ("curated",)
+
+
+@dataclass(frozen=True)
+class Config:
+    template: str = field(default="r1_zero", metadata={"help": "prompt template (R1-Zero's by default)"})
+    domains: tuple[str, ...] = field(default=("math", "code"), metadata={"help": "domains with rule rewards"})
+
+
+def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str = "rule") -> pa.RecordBatch:
+    """Render each problem through the template into TRL's conversational ``prompt`` column."""
+    template = get_template(template_name)
+    rows = batch.select([c for c in ("prompt", "domain", "language") if c in batch.schema.names]).to_pylist()
+    rendered = [template.render(r) for r in rows]
+    prompt = pa.array(rendered, type=message_type())
+    cols = {"problem_id": batch.column("problem_id"), "prompt": prompt}
+    for c in ("answer", "tests", "domain", "language", "difficulty"):
+        if c in batch.schema.names:
+            cols[c] = batch.column(c)
+    cols["reward_type"] = pa.array([reward_type] * batch.num_rows, pa.string())
+    return pa.RecordBatch.from_pydict(cols)
+
+
+def build(ctx, config: Config) -> None:
+    problems = ctx.parent("curated")
+    domains = pa.array(list(config.domains), pa.string())
+
+    def batches():
+        for b in problems.batches():
+            keep = pc.and_(pc.is_in(b.column("domain"), value_set=domains),
+                           pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
+            b = b.filter(keep)
+            if b.num_rows:
+                yield rl_prompt_batch(b, config.template)
+
+    n = ctx.write("train", batches())
+    ctx.note(stats={"prompts": n, "problems": problems.num_rows},
+             description=f"R1-Zero RL prompts ({get_template(config.template).ref}) from {problems.ref}")

@@ -1,0 +1,67 @@
+"""All-scenario RL prompts (R1 §2.3.4): reasoning prompts with gold (rule rewards) plus general
+prompts flagged for the reward model (helpfulness on the summary, harmlessness on the whole)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.r1_zero import rl_prompt_batch
+from schemas import message_type
+
+NAME = "rl-mix"
+VERSION = "1.0.0"
+RELEASE_NOTES = {"1.0.0": "Chat-template reasoning prompts (reward_type=rule) + general prompts (reward_model)."}
+KIND = "rl_prompts"
+PARENTS = ("curated", "non-reasoning")
+
+
+@dataclass(frozen=True)
+class Config:
+    template: str = field(default="chat", metadata={"help": "template for reasoning prompts (post-SFT: chat)"})
+    general_share: float = field(default=0.3, metadata={"help": "share of general prompts in the mix"})
+    domains: tuple[str, ...] = ("math", "code")
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.general_share < 1.0:
+            raise ValueError(f"general_share={self.general_share}: must be in [0, 1)")
+
+
+def _general_batches(snap, limit: int):
+    left = limit
+    for b in snap.batches(columns=["sample_id", "messages", "category", "language"]):
+        if left <= 0:
+            return
+        b = b.slice(0, min(left, b.num_rows))
+        left -= b.num_rows
+        users = [[m for m in conv if m["role"] != "assistant"][:1] for conv in b.column("messages").to_pylist()]
+        yield pa.RecordBatch.from_pydict({
+            "problem_id": b.column("sample_id"), "prompt": pa.array(users, message_type()),
+            "domain": b.column("category"), "language": b.column("language"),
+            "reward_type": pa.array(["reward_model"] * b.num_rows, pa.string())})
+
+
+def _rule_mask(b: pa.RecordBatch, domains: pa.Array) -> pa.Array:
+    return pc.and_(pc.is_in(b.column("domain"), value_set=domains),
+                   pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
+
+
+def build(ctx, config: Config) -> None:
+    problems, general = ctx.parent("curated"), ctx.parent("non-reasoning")
+    domains = pa.array(list(config.domains), pa.string())
+    cols = ["domain", "answer", "tests"]
+    n_rule = sum(pc.sum(_rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
+    n_general = round(n_rule * config.general_share / (1 - config.general_share))
+
+    def batches():
+        for b in problems.batches():
+            b = b.filter(_rule_mask(b, domains))
+            if b.num_rows:
+                yield rl_prompt_batch(b, config.template, "rule")
+        yield from _general_batches(general, n_general)
+
+    n = ctx.write("train", batches())
+    ctx.note(stats={"rule_prompts": n_rule, "reward_model_prompts": n - n_rule},
+             description=f"all-scenario RL: {n_rule:,} rule-rewarded reasoning prompts + {n - n_rule:,} reward-model prompts")

@@ -1,0 +1,53 @@
+"""The SFT mix (R1 §2.3.3: ~800k = 600k reasoning + 200k non-reasoning), trained for 2 epochs.
+
+A deterministic shuffle by hash(sample_id, seed) — same parents and seed, same order — and the
+mix (rows per subset and category) recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+
+from factory import config as envconfig
+from factory import sqlmodel
+
+NAME = "sft-mix"
+VERSION = "1.0.0"
+RELEASE_NOTES = {"1.0.0": "Reasoning ∪ non-reasoning in TRL conversational format, hash-shuffled."}
+KIND = "sft_samples"
+PARENTS = ("reasoning", "non-reasoning")
+
+
+@dataclass(frozen=True)
+class Config:
+    seed: int = field(default=0, metadata={"help": "shuffle seed"})
+    epochs: int = field(default=2, metadata={"help": "R1: 2 epochs of SFT on this mix (recorded for trainers)"})
+
+
+def build(ctx, config: Config) -> None:
+    refs = {"reasoning": ctx.parent("reasoning"), "non-reasoning": ctx.parent("non-reasoning")}
+    text, _ = sqlmodel.load("sft_mix")
+    sql = sqlmodel.render(text, refs, {"seed": config.seed})
+    con = duckdb.connect()
+    con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'").fetchall()
+    tmp = ctx._sb.work / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    con.execute(f"set temp_directory='{tmp}'").fetchall()
+    reader = con.sql(sql).to_arrow_reader(50_000)
+    n = ctx.write("train", _batches(reader))
+    mix = con.sql(f"select subset, category, count(*) as n from ({sql}) group by all order by all").fetchall()
+    con.close()
+    ctx.note(stats={"rows": n, "epochs": config.epochs},
+             mix=[{"subset": s, "category": c, "rows": k} for s, c, k in mix], queries={"sft_mix": sql},
+             synthetic=any(p.manifest.get("synthetic") for p in refs.values()),
+             description=f"SFT mix of {refs['reasoning'].ref} and {refs['non-reasoning'].ref}")
+
+
+def _batches(reader):
+    while True:
+        try:
+            yield reader.read_next_batch()
+        except StopIteration:
+            return
