@@ -32,7 +32,8 @@ class BuildOptions:
     force: bool = False
     quiet: bool = True
     build_missing_parents: bool = True
-    backend: dict[str, Any] = field(default_factory=dict)  # CLI overrides for generation stages
+    backend: dict[str, Any] = field(default_factory=dict)  # runtime options of generation backends (url, key, ...)
+    judge: dict[str, Any] = field(default_factory=dict)  # runtime options of the LLM judge's backend
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)  # ray: address, num_workers, ...
     log: Callable[[str], None] = lambda msg: None

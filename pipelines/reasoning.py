@@ -1,6 +1,7 @@
 """Reasoning SFT set (R1 §2.3.3): rejection sampling — several samples per prompt, keep correct, readable ones.
 
-Stages: generate (cached by its own inputs) → score (rule graders, readability) → filter
+Stages: generate (cached by its own inputs) → score (rule graders, readability) → judge
+(LLM, only rows no rule can verify) → filter
 (SQL model ``reasoning_filter``: correct, language-consistent, no long paragraphs or code in the
 CoT, not over-long, deduplicated per prompt, at most k per problem, stratified by domain and
 difficulty up to the target) → TRL conversational ``messages``.
@@ -10,14 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from factory.filtering import EMPTY_JUDGEMENTS, reason_counts, rejects_of, row_keys, run_model, select_rows
+from factory.filtering import reason_counts, rejects_of, row_keys, run_model, select_rows
 from factory.generation import GenerateConfig
+from factory.judge import JudgeConfig
 from factory.scoring import ScoreConfig
 from factory.sft_format import sft_batch
 
 NAME = "reasoning"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "Rejection sampling as SQL: correct, consistent, readable, deduplicated, capped, stratified."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {
+    "1.0.0": "Rejection sampling as SQL: correct, consistent, readable, deduplicated, capped, stratified.",
+    "1.1.0": "Prompts without a rule-checkable answer are judged by an LLM against the reference.",
+}
 KIND = "sft_samples"
 PARENTS = ("problems",)
 
@@ -30,6 +35,8 @@ class Config:
     # --- rejection sampling from the RL checkpoint
     generate: GenerateConfig = field(default_factory=lambda: GenerateConfig(samples_per_prompt=4, template="chat"))
     score: ScoreConfig = field(default_factory=lambda: ScoreConfig(rewards=("accuracy", "language")))
+    judge: JudgeConfig = field(default_factory=JudgeConfig, metadata={
+        "help": "LLM judge for prompts without rule-checkable answers (R1 used DeepSeek-V3)"})
     # --- filters
     max_completion_tokens: int = field(default=32_768, metadata={"help": "drop longer CoT"})
     seed: int = field(default=0, metadata={"help": "which samples are kept when capping"})
@@ -45,7 +52,8 @@ def build(ctx, config: Config) -> None:
     scored = ctx.stage("scored", config.score, name=f"{ctx.name}-scored", parents={"rollouts": rollouts.ref})
     variables = {"target": config.target, "max_per_problem": config.max_per_problem,
                  "max_completion_tokens": config.max_completion_tokens, "seed": config.seed}
-    decisions, sql = run_model("reasoning_filter", {"scored": scored, "judgements": EMPTY_JUDGEMENTS}, variables)
+    judged = ctx.stage("judged", config.judge, name=f"{ctx.name}-judged", parents={"scored": scored.ref})
+    decisions, sql = run_model("reasoning_filter", {"scored": scored, "judgements": judged}, variables)
     ctx.write_rejects(rejects_of(decisions))
     kept = decisions.filter(decisions.column("reason").is_null())
     keys = row_keys(kept)

@@ -22,6 +22,7 @@ _BACKENDS = {
     "transformers": "factory.backends.hf_transformers:TransformersBackend",
     "scripted": "factory.backends.scripted:ScriptedTeacherBackend",
     "scripted_general": "factory.backends.scripted_general:ScriptedGeneralBackend",
+    "scripted_judge": "factory.backends.scripted_judge:ScriptedJudgeBackend",
 }
 
 
