@@ -207,6 +207,7 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
         mod.build(ctx, cfg)
         extra = dict(ctx.manifest)
         extra.setdefault("release_note", getattr(mod, "RELEASE_NOTES", {}).get(mod.VERSION, ""))
+        extra.setdefault("parent_rows", {k: s.num_rows for k, s in resolved.items()})
         snap = sb.commit(builder=mod.NAME, builder_version=mod.VERSION, config=to_dict(cfg),
                          parents={k: s.ref for k, s in ctx.parents.items()}, sources=sources, **extra)
     options.log(f"{snap.ref}: built ({snap.num_rows:,} rows)")

@@ -106,3 +106,38 @@ def score(
     else:
         status = "cache hit" if res.cached else "scored"
         render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
+
+
+@app.command()
+@friendly
+def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progress bars (default).")) -> None:
+    """Build the whole R1 recipe at mini scale, offline, then show stages, lineage and a SQL query."""
+    from factory import api
+    from factory import demo as demomod
+    from factory import sql as sqlmod
+    from factory.lineage import lineage
+
+    store = _store()
+    steps = demomod.demo(store, quiet=quiet, log=_log)
+    rows, removed = [], []
+    for step in steps:
+        snap = step.result.snapshot
+        for st in step.result.stages:
+            rows.append(("  " + st.snapshot.ref, "", f"{st.snapshot.num_rows:,}", "cached" if st.cached else "built"))
+        rows.append((snap.ref, f"{step.rows_in:,}", f"{snap.num_rows:,}", "cached" if step.result.cached else "built"))
+        for reason, n in (snap.manifest.get("filters") or snap.manifest.get("rejects") or {}).items():
+            removed.append((snap.name, reason, n))
+    render.console.print(render.rows_table(["snapshot", "rows in", "rows out", "status"], rows,
+                                           title="the R1 recipe, mini scale"))
+    render.console.print(render.rows_table(["snapshot", "filter", "rows removed"], removed, title="filters"))
+    eval_snap = store.get("eval")
+    cols = ["benchmark", "k", "problems", "pass@1", "cons@k", "unverifiable"]
+    render.console.print(render.rows_table(cols, [[m.get(c) for c in cols] for m in eval_snap.manifest["metrics"]],
+                                           title=f"eval ({eval_snap.manifest['metrics'][0].get('model')})"))
+    render.console.print(render.lineage_tree(lineage(store, store.get("distill"))))
+    render.console.print(f"[bold]example query[/bold]\n{demomod.EXAMPLE_SQL}")
+    cols, result, _ = sqlmod.query_rows(store, demomod.EXAMPLE_SQL)
+    render.console.print(render.rows_table(cols, result))
+    hits = sum(s.result.cached for s in steps)
+    render.console.print(f"{len(steps)} datasets, {hits} cache hits; store: {store.root}")
+    del api

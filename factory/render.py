@@ -16,21 +16,22 @@ console = Console()
 
 def snapshots_table(snaps: Sequence[Snapshot]) -> Table:
     t = Table(title="snapshots", show_lines=False)
-    for col, kw in (("name", {"style": "bold"}), ("id", {}), ("rows", {"justify": "right"}), ("created", {}),
+    for col, kw in (("name", {"style": "bold", "no_wrap": True}), ("id", {"no_wrap": True}),
+                    ("rows", {"justify": "right", "no_wrap": True}), ("created", {"no_wrap": True}),
                     ("builder", {}), ("parents", {})):
         t.add_column(col, **kw)
     for s in snaps:
         m = s.manifest
-        t.add_row(s.name, s.id, f"{s.num_rows:,}", s.created_at[:19].replace("T", " "),
-                  f"{m.get('builder')}@{m.get('builder_version')}", ", ".join(s.parents.values()) or "-")
+        t.add_row(s.name, s.id, f"{s.num_rows:,}", s.created_at[5:16].replace("T", " "),
+                  f"{m.get('builder')}@{m.get('builder_version')}", "\n".join(s.parents.values()) or "-")
     return t
 
 
 def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None,
                max_cell: int = 80) -> Table:
     t = Table(title=title)
-    for c in columns:
-        t.add_column(str(c), overflow="fold")
+    for i, c in enumerate(columns):
+        t.add_column(str(c), overflow="fold", no_wrap=i == 0)
     for r in rows:
         t.add_row(*[_cell(v, max_cell) for v in r])
     return t

@@ -24,7 +24,7 @@ RELEASE_NOTES = {
     "1.1.0": "Prompts without a rule-checkable answer are judged by an LLM against the reference.",
 }
 KIND = "sft_samples"
-PARENTS = ("problems",)
+PARENTS = ("curated",)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class Config:
 
 
 def build(ctx, config: Config) -> None:
-    problems = ctx.parent("problems")
+    problems = ctx.parent("curated")
     rollouts = ctx.stage("rollouts", config.generate, name=f"{ctx.name}-rollouts", parents={"problems": problems.ref})
     scored = ctx.stage("scored", config.score, name=f"{ctx.name}-scored", parents={"rollouts": rollouts.ref})
     variables = {"target": config.target, "max_per_problem": config.max_per_problem,
