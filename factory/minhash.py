@@ -95,6 +95,8 @@ def lsh_params(threshold: float, num_perm: int, false_negative_weight: float = 0
 
 def _bucket_firsts(key: np.ndarray) -> np.ndarray:
     """For each row, the smallest row index with the same key."""
+    if key.size == 0:
+        return np.zeros(0, dtype=np.int64)
     order = np.argsort(key)
     sorted_key = key[order]
     heads = np.flatnonzero(np.concatenate([[True], sorted_key[1:] != sorted_key[:-1]]))
