@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -173,7 +172,3 @@ def publish(ref: str = typer.Argument(...), repo: str = typer.Option(..., "--rep
 
 
 from factory import cli_build  # noqa: E402,F401  (registers build/score/generate/demo commands)
-
-if __name__ == "__main__":  # pragma: no cover
-    app(prog_name="factory")
-    sys.exit(0)

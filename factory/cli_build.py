@@ -25,14 +25,21 @@ def build(
     set_: Optional[List[str]] = typer.Option(None, "--set", help="KEY=VALUE config override (repeatable)."),
     parent: Optional[List[str]] = typer.Option(None, "--parent", help="NAME=NAME@ID: pin a parent snapshot."),
     output: Optional[str] = typer.Option(None, "--output", help="Snapshot name (default: the builder's NAME)."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Generation backend of the builder's stages."),
+    model: Optional[str] = typer.Option(None, "--model", help="Model of the builder's generation stages."),
+    runtime: Optional[List[str]] = typer.Option(None, "--runtime", help="KEY=VALUE backend runtime option (base_url, ...)."),
+    executor: str = typer.Option("local", "--executor", help="local | ray (shards of generation stages)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the snapshot exists."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
     """Build a snapshot with a versioned builder; an unchanged build is a cache hit."""
     cfg = merge(load_yaml(config), parse_set(set_))
+    for key, value in (("backend", backend), ("model", model)):
+        if value is not None:  # --backend/--model set the builder's `generate` stage config
+            cfg = merge(cfg, {"generate": {key: value}})
     parents = dict(p.split("=", 1) for p in parent or [])
     res = run_build(_store(), name, cfg, name=output, parents=parents,
-                    options=BuildOptions(force=force, quiet=quiet, log=_log))
+                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=_kv(runtime), executor=executor))
     status = "cache hit" if res.cached else "built"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
 

@@ -1,13 +1,16 @@
 """Executors run the shards of a split: in this process, or as Ray actors on a cluster.
 
 A shard task is a picklable object with ``setup()`` (load the backend once per worker) and
-``__call__(shard) -> Iterable[RecordBatch]``. Workers write their own part files into the
-snapshot's work folder (tmp name + rename), so the same resume rule holds everywhere: a
-finished part is never recomputed.
+``__call__(shard) -> Iterable[RecordBatch]``; optionally ``stats()`` (the worker's cumulative
+counters, e.g. tokens and cost) and ``absorb(worker, stats)`` (the driver's copy of a remote
+worker's counters). Workers write their own part files into the snapshot's work folder (tmp
+name + rename), so the same resume rule holds everywhere: a finished part is never recomputed.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
@@ -24,6 +27,7 @@ class ShardTask(Protocol):
 
 
 def run_local(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None]) -> None:
+    """Run ``todo`` shards one after another in this process, with one backend."""
     task.setup()
     for shard in todo:
         on_done(shard, write_one_shard(sw.data_dir, sw.split, sw.kind, shard, task(shard)))
@@ -32,28 +36,59 @@ def run_local(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callab
 def run_ray(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None],
             *, address: str | None = None, num_workers: int = 2, num_cpus_per_worker: float = 1,
             num_gpus_per_worker: float = 0) -> None:
-    """One backend per Ray actor; shards are pulled by free actors. Needs ``pip install 'r1-factory[ray]'``."""
+    """Run ``todo`` shards on Ray actors, one backend per actor; free actors pull the next shard.
+
+    Args:
+        sw: the split being written; workers write into ``sw.data_dir``, which must be a path
+            every node can reach (a shared filesystem on a multi-node cluster).
+        todo: unfinished shard indexes.
+        task: the shard task, pickled once per actor.
+        on_done: called in the driver as each shard's part file lands.
+        address: an existing cluster (``"auto"``, ``"ray://host:10001"``); default: reuse an
+            initialized Ray or start a local one sized for the workers.
+        num_workers: actors, i.e. backend replicas.
+        num_cpus_per_worker: CPUs each actor reserves.
+        num_gpus_per_worker: GPUs each actor reserves (vLLM replicas: the tensor-parallel size).
+
+    Needs ``pip install 'r1-factory[ray]'``.
+    """
+    if num_workers < 1:
+        raise ValueError(f"num_workers={num_workers}: the ray executor needs at least 1 worker")
+    ray = _init_ray(address, math.ceil(num_workers * num_cpus_per_worker))
+    worker_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)(_ShardWorker)
+    workers = [worker_cls.remote(task, i) for i in range(min(num_workers, len(todo)) or 1)]
+    try:
+        pool = ray.util.ActorPool(workers)
+        args = (str(sw.data_dir), sw.split, sw.kind)
+        for worker, shard, rows, stats in pool.map_unordered(lambda w, s: w.run.remote(*args, s), todo):
+            if stats and hasattr(task, "absorb"):
+                task.absorb(worker, stats)
+            on_done(shard, rows)
+    finally:
+        for w in workers:
+            ray.kill(w)
+
+
+def _init_ray(address: str | None, num_cpus: int) -> Any:
+    """Import and (if needed) start Ray quietly: no dashboard, worker logs stay on the workers."""
     try:
         import ray
     except ImportError:
         raise ImportError("the ray executor needs Ray: pip install 'r1-factory[ray]'") from None
     if not ray.is_initialized():
-        ray.init(address=address, num_cpus=None if address else max(num_workers, 1), include_dashboard=False,
-                 ignore_reinit_error=True, log_to_driver=False)
+        ray.init(address=address, num_cpus=None if address else max(num_cpus, 1), include_dashboard=False,
+                 ignore_reinit_error=True, log_to_driver=False, logging_level=logging.ERROR)
+    return ray
 
-    @ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)
-    class ShardWorker:
-        def __init__(self, task: Any):
-            self.task = task
-            self.task.setup()
 
-        def run(self, data_dir: str, split: str, kind: str | None, shard: int) -> tuple[int, int]:
-            return shard, write_one_shard(Path(data_dir), split, kind, shard, self.task(shard))
+class _ShardWorker:
+    """A Ray actor body: builds the backend once, then writes shard after shard."""
 
-    workers = [ShardWorker.remote(task) for _ in range(min(num_workers, len(todo)) or 1)]
-    pool = ray.util.ActorPool(workers)
-    results = pool.map_unordered(lambda w, s: w.run.remote(str(sw.data_dir), sw.split, sw.kind, s), todo)
-    for shard, rows in results:
-        on_done(shard, rows)
-    for w in workers:
-        ray.kill(w)
+    def __init__(self, task: Any, index: int):
+        self.task, self.index = task, index
+        self.task.setup()
+
+    def run(self, data_dir: str, split: str, kind: str | None, shard: int) -> tuple[int, int, int, dict]:
+        rows = write_one_shard(Path(data_dir), split, kind, shard, self.task(shard))
+        stats = self.task.stats() if hasattr(self.task, "stats") else {}
+        return self.index, shard, rows, stats

@@ -8,15 +8,29 @@ run resumes at the first unfinished shard: finished shards' tokens are never spe
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from operator import attrgetter
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn
+from rich.table import Column
+from rich.text import Text
 
-from factory.backends.base import Backend, SamplingParams, make_backend
+from factory.backends.base import Backend, Sample, SamplingParams, make_backend
 
 GOLD_COLUMNS = ("answer", "tests", "domain", "language", "difficulty", "metadata")
+# Problem columns a template may read (prompt aliases + gold); the rest stay out of Python.
+_REQUEST_COLUMNS = ("problem_id", "prompt", "problem", "question", *GOLD_COLUMNS)
+# Text characters per rollout batch: at most 4 UTF-8 bytes each, a string column stays under
+# Arrow's 2 GiB offset limit even at 16 samples x 32k tokens per prompt.
+_BATCH_CHARS = 2**28
+_SAMPLE_STRINGS = ("text", "reasoning", "finish_reason", "error")
+_SAMPLE_NUMBERS = (("prompt_tokens", np.int32), ("completion_tokens", np.int32), ("latency_s", np.float32))
 
 
 @dataclass(frozen=True)
@@ -43,10 +57,49 @@ class GenerateConfig:
             raise ValueError(f"samples_per_prompt={self.samples_per_prompt}: need at least 1")
         if self.prompts_per_shard < 1:
             raise ValueError(f"prompts_per_shard={self.prompts_per_shard}: need at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit={self.limit}: use a positive number of problems, or no limit")
 
     def sampling(self) -> SamplingParams:
         return SamplingParams(n=self.samples_per_prompt, temperature=self.temperature, top_p=self.top_p,
                               max_tokens=self.max_tokens, seed=self.seed)
+
+
+class ProblemReader:
+    """Reads rows ``[start, stop)`` of the problems files, decoding each row group once.
+
+    Shards are much smaller than Parquet row groups (256 prompts vs 100k rows), so without the
+    one-group cache every shard would decode a whole group: O(problems x group size) work.
+    """
+
+    def __init__(self, files: Sequence[str]):
+        self.files = list(files)
+        self.groups: list[tuple[int, int, int, int]] = []  # (file index, row group, first row, rows)
+        offset = 0
+        for i, f in enumerate(self.files):
+            meta = pq.read_metadata(f)
+            for rg in range(meta.num_row_groups):
+                self.groups.append((i, rg, offset, meta.row_group(rg).num_rows))
+                offset += meta.row_group(rg).num_rows
+        self.num_rows = offset
+        self._cached: tuple[int, pa.Table] | None = None
+
+    def _group(self, g: int) -> pa.Table:
+        if self._cached is None or self._cached[0] != g:
+            file_idx, rg, _, _ = self.groups[g]
+            self._cached = (g, pq.ParquetFile(self.files[file_idx]).read_row_group(rg))
+        return self._cached[1]
+
+    def read(self, start: int, stop: int) -> pa.Table:
+        """Rows ``[start, stop)`` as one table (empty, with the files' schema, if none)."""
+        pieces = []
+        for g, (_, _, first, rows) in enumerate(self.groups):
+            lo, hi = max(start, first), min(stop, first + rows)
+            if lo < hi:
+                pieces.append(self._group(g).slice(lo - first, hi - lo))
+        if not pieces:
+            return pq.read_schema(self.files[0]).empty_table() if self.files else pa.table({})
+        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
 
 
 @dataclass
@@ -57,27 +110,36 @@ class GenerationTask:
     config: GenerateConfig
     runtime_options: dict[str, Any] = field(default_factory=dict)  # url, api key, concurrency: not in the id
     backend: Backend | None = field(default=None, repr=False)
+    _reader: ProblemReader | None = field(default=None, repr=False)
+    generated_tokens: int = field(default=0, repr=False)  # by this worker's backend, this run
+    worker_stats: dict[int, dict[str, float]] = field(default_factory=dict, repr=False)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Ship only the recipe to workers: each builds its own backend (engines do not pickle).
+        return {**self.__dict__, "backend": None, "_reader": None, "generated_tokens": 0, "worker_stats": {}}
 
     def setup(self) -> None:
         if self.backend is None:
             opts = {**self.config.backend_options, **self.runtime_options}
             self.backend = make_backend(self.config.backend, self.config.model, **opts)
 
-    def num_problems(self) -> int:
-        import pyarrow.parquet as pq
+    @property
+    def reader(self) -> ProblemReader:
+        if self._reader is None:
+            self._reader = ProblemReader(self.problems_files)
+        return self._reader
 
-        n = sum(pq.read_metadata(f).num_rows for f in self.problems_files)
+    def num_problems(self) -> int:
+        n = self.reader.num_rows
         return min(n, self.config.limit) if self.config.limit is not None else n
 
     def num_shards(self) -> int:
         return max(1, math.ceil(self.num_problems() / self.config.prompts_per_shard))
 
     def problems(self, shard: int) -> pa.Table:
-        from factory.snapshot import read_rows
-
         start = shard * self.config.prompts_per_shard
         stop = min(start + self.config.prompts_per_shard, self.num_problems())
-        return read_rows(self.problems_files, start, stop)
+        return self.reader.read(start, stop)
 
     def __call__(self, shard: int) -> Iterator[pa.RecordBatch]:
         from factory.templates import get_template
@@ -85,39 +147,215 @@ class GenerationTask:
         self.setup()
         table = self.problems(shard)
         template = get_template(self.config.template)
-        rows = table.to_pylist()
+        names = [c for c in _REQUEST_COLUMNS if c in table.column_names]
+        rows = [dict(zip(names, values)) for values in zip(*(table.column(c).to_pylist() for c in names))]
         requests = [template.to_request(r) for r in rows]
         samples = self.backend.generate(requests, self.config.sampling()) if requests else []
-        yield rollout_batch(rows, samples, self.config, self.backend, template.ref)
+        for lo, hi in _batch_bounds(samples):
+            batch = rollout_batch(table.slice(lo, hi - lo), samples[lo:hi], self.config, self.backend, template.ref)
+            self.generated_tokens += pc.sum(batch.column("completion_tokens")).as_py() or 0
+            yield batch
+
+    def stats(self) -> dict[str, float]:
+        """Counters of this run: ``generated_tokens`` plus the backend's own (requests, retries,
+        ``cost_usd`` ...), of this worker and of the remote workers reported through ``absorb``."""
+        local = getattr(self.backend, "stats", None)
+        mine = {**(local() if callable(local) else {}), "generated_tokens": self.generated_tokens}
+        total: dict[str, float] = {}
+        for part in [*self.worker_stats.values(), mine]:
+            for k, v in part.items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def absorb(self, worker: int, stats: dict[str, float]) -> None:
+        """Record a remote worker's cumulative counters (called by the Ray executor)."""
+        self.worker_stats[worker] = dict(stats)
 
 
-def rollout_batch(rows: list[dict], samples: list[list[Any]], cfg: GenerateConfig, backend: Backend,
+def _batch_bounds(samples: list[list[Sample]], budget: int = _BATCH_CHARS) -> Iterator[tuple[int, int]]:
+    """Cut a shard's problems into runs ``[lo, hi)`` whose sample text fits ``budget`` characters
+    (one run in practice; Parquet writes a row group per batch, so fewer is faster).
+
+    >>> from factory.backends.base import error_sample
+    >>> list(_batch_bounds([[error_sample("x" * 5)], [error_sample("y")]], budget=3))
+    [(0, 1), (1, 2)]
+    """
+    lo, chars = 0, 0
+    for i, per in enumerate(samples):
+        size = sum(len(s.text) + len(s.reasoning or "") + len(s.error or "") for s in per)
+        if chars and chars + size > budget:
+            yield lo, i
+            lo, chars = i, 0
+        chars += size
+    yield lo, len(samples)
+
+
+def rollout_batch(problems: pa.Table, samples: list[list[Sample]], cfg: GenerateConfig, backend: Backend,
                   template_ref: str) -> pa.RecordBatch:
-    """Flatten n samples per problem into rollout rows (problem columns repeated, gold carried along)."""
+    """Flatten the samples of each problem into rollout rows, built column by column in Arrow.
+
+    Args:
+        problems: the shard's problem rows (``problem_id``, ``prompt``, gold columns).
+        samples: one list of samples per problem row, in order (``Backend.generate``'s result).
+        cfg: the generation config (sampling params are stored on every row).
+        backend: names the ``model`` and ``backend`` columns.
+        template_ref: the prompt template's ``name@version``.
+
+    Returns:
+        One batch: problem columns repeated per sample, ``sample_idx``, the samples' text and
+        token counts, and the gold columns carried along for scoring.
+    """
+    if len(samples) != problems.num_rows:
+        raise ValueError(f"backend {backend.name} returned {len(samples)} sample lists for "
+                         f"{problems.num_rows} prompts; a backend must return one list per request")
+    counts = np.fromiter(map(len, samples), np.int64, len(samples))
+    n = int(counts.sum())
+    rep = np.repeat(np.arange(len(samples)), counts)  # row -> problem
     flat = [s for per in samples for s in per]
-    rep = np.repeat(np.arange(len(rows)), [len(per) for per in samples]) if rows else np.zeros(0, int)
-    idx = [i for per in samples for i in range(len(per))]
-    cols: dict[str, Any] = {
-        "problem_id": [rows[i]["problem_id"] for i in rep],
-        "sample_idx": pa.array(idx, pa.int32()),
-        "prompt": [rows[i].get("prompt") for i in rep],
-        "completion": [s.text for s in flat],
-        "reasoning": pa.array([s.reasoning for s in flat], pa.string()),
-        "model": [backend.model] * len(flat),
-        "backend": [backend.name] * len(flat),
-        "template": [template_ref] * len(flat),
-        "temperature": pa.array([cfg.temperature] * len(flat), pa.float32()),
-        "top_p": pa.array([cfg.top_p] * len(flat), pa.float32()),
-        "max_tokens": pa.array([cfg.max_tokens] * len(flat), pa.int32()),
-        "seed": pa.array([cfg.seed] * len(flat), pa.int64()),
-        "finish_reason": [s.finish_reason for s in flat],
-        "prompt_tokens": pa.array([s.prompt_tokens for s in flat], pa.int32()),
-        "completion_tokens": pa.array([s.completion_tokens for s in flat], pa.int32()),
-        "latency_s": pa.array([s.latency_s for s in flat], pa.float32()),
-        "error": pa.array([s.error for s in flat], pa.string()),
+    text = {name: pa.array(list(map(attrgetter(name), flat)), pa.string()) for name in _SAMPLE_STRINGS}
+    nums = {name: pa.array(np.fromiter(map(attrgetter(name), flat), dtype, n)) for name, dtype in _SAMPLE_NUMBERS}
+    cols = {
+        "problem_id": problems.column("problem_id").take(rep),
+        "sample_idx": pa.array((np.arange(n) - np.repeat(np.cumsum(counts) - counts, counts)).astype(np.int32)),
+        "prompt": problems.column("prompt").take(rep),  # required by the problems schema
+        "completion": text["text"],
+        "reasoning": text["reasoning"],
+        **_constant_columns(cfg, backend, template_ref, n),
+        "finish_reason": text["finish_reason"],
+        **nums,
+        "error": text["error"],
+        **{c: problems.column(c).take(rep) for c in GOLD_COLUMNS if c in problems.column_names},
     }
-    for col in GOLD_COLUMNS:
-        if rows and col in rows[0]:
-            values = [rows[i].get(col) for i in rep]
-            cols[col] = pa.array(values, pa.int32() if col == "difficulty" else pa.string())
-    return pa.RecordBatch.from_pydict(cols)
+    return pa.RecordBatch.from_arrays([_chunk(v) for v in cols.values()], names=list(cols))
+
+
+def _constant_columns(cfg: GenerateConfig, backend: Backend, template_ref: str, n: int) -> dict[str, pa.Array]:
+    """How every row was sampled (the same on all rows, so queries need no join to the manifest)."""
+    return {
+        "model": pa.repeat(backend.model, n),
+        "backend": pa.repeat(backend.name, n),
+        "template": pa.repeat(template_ref, n),
+        "temperature": pa.repeat(pa.scalar(cfg.temperature, pa.float32()), n),
+        "top_p": pa.repeat(pa.scalar(cfg.top_p, pa.float32()), n),
+        "max_tokens": pa.repeat(pa.scalar(cfg.max_tokens, pa.int32()), n),
+        "seed": pa.repeat(pa.scalar(cfg.seed, pa.int64()), n),
+    }
+
+
+def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(col, pa.ChunkedArray):
+        return col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+class GenerationProgress:
+    """One progress line for a generation run that fits an 80-column terminal: bar, rows done,
+    rows/s, generated tok/s, cost (when the backend prices its calls) and ETA.
+
+    Rates are averages over this run (resumed rows excluded), not rich's 30-second window: with
+    a real model a shard can take minutes, and a windowed rate would show no speed and no ETA.
+
+    Args:
+        model: model name; its last path segment labels the line.
+        total: rows the finished snapshot will have.
+        completed: rows already written by an interrupted run.
+        quiet: render nothing.
+    """
+
+    def __init__(self, model: str, total: int, *, completed: int = 0, quiet: bool = False):
+        self.total, self.resumed, self.rows, self.tokens = total, completed, 0, 0
+        self.cost: float | None = None
+        self.label = model.rstrip("/").rsplit("/", 1)[-1]
+        self.t0 = time.perf_counter()
+        self._progress = None
+        if not quiet:
+            from factory.progress import console
+
+            self.width = console.width
+            self._progress = Progress(SpinnerColumn(), _LabelColumn(self), BarColumn(bar_width=10),
+                                      _StatsColumn(self), console=console)
+            self._task = self._progress.add_task(self.label, total=total, completed=completed)
+
+    def __enter__(self) -> "GenerationProgress":
+        if self._progress is not None:
+            self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def shard_done(self, rows: int, stats: dict[str, float]) -> None:
+        """Count a finished shard's rows; ``stats`` are the task's counters so far (``generated_tokens``,
+        and ``cost_usd`` when the backend prices its calls)."""
+        self.rows += rows
+        self.tokens = stats.get("generated_tokens", 0)
+        self.cost = stats.get("cost_usd", self.cost)
+        if self._progress is not None:
+            self._progress.update(self._task, advance=rows)
+
+    def summary(self) -> str:
+        """``"221k/320k 66.1k rows/s 22.9M tok/s $0.12 eta 0:00:02"``."""
+        elapsed = max(time.perf_counter() - self.t0, 1e-9)
+        done = self.resumed + self.rows
+        rate = self.rows / elapsed
+        parts = [f"{_si(done)}/{_si(self.total)}", f"{_si(rate) if self.rows else '-'} rows/s",
+                 f"{_si(self.tokens / elapsed) if self.rows else '-'} tok/s"]
+        if self.cost is not None:
+            parts.append(f"${_si(self.cost)}" if self.cost >= 1000 else f"${self.cost:.2f}")
+        eta = (self.total - done) / rate if rate else None
+        parts.append(f"eta {_clock(eta)}" if done < self.total else f"in {_clock(elapsed)}")
+        return " ".join(parts)
+
+
+class _LabelColumn(ProgressColumn):
+    """The model name, cut to what the numbers leave free: on a narrow terminal it gives way
+    first, so the line never wraps."""
+
+    def __init__(self, owner: GenerationProgress):
+        super().__init__(table_column=Column(no_wrap=True))
+        self.owner = owner
+
+    def render(self, task: Any) -> Text:
+        free = self.owner.width - len(self.owner.summary()) - 16  # spinner, bar, gaps
+        label = self.owner.label
+        if len(label) > free:
+            label = label[:free - 1] + "…" if free > 4 else ""
+        return Text(label, style="bold")
+
+
+class _StatsColumn(ProgressColumn):
+    """A rich progress column rendering ``GenerationProgress.summary()``."""
+
+    max_refresh = 0.5
+
+    def __init__(self, owner: GenerationProgress):
+        super().__init__(table_column=Column(no_wrap=True))
+        self.owner = owner
+
+    def render(self, task: Any) -> Text:
+        return Text(self.owner.summary(), style="cyan")
+
+
+def _si(x: float) -> str:
+    """Compact count.
+
+    >>> _si(950), _si(12_345), _si(4_560_000)
+    ('950', '12.3k', '4.56M')
+    """
+    for div, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if x >= div:
+            return f"{x / div:.3g}{suffix}"
+    return f"{x:.0f}"
+
+
+def _clock(seconds: float | None) -> str:
+    """``h:mm:ss``, or ``-:--:--`` when unknown.
+
+    >>> _clock(3725), _clock(None)
+    ('1:02:05', '-:--:--')
+    """
+    if seconds is None:
+        return "-:--:--"
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
