@@ -93,11 +93,14 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
     if "tag_count" in cfg.rewards:
         rewards["tag_count"] = tag_count_reward(texts)
     langs = _column(batch, "language")
-    share = language_consistency(texts, langs) if langs is not None else np.full(n, np.nan, np.float32)
-    cols["language_consistency"] = pa.array(share, pa.float32(), mask=np.isnan(share))
-    cols["language_consistent"] = pa.array(is_language_consistent(share, cfg.language_threshold))
-    if "language" in cfg.rewards:
+    if "language" in cfg.rewards and langs is not None:  # the costliest grader: only when asked for
+        share = language_consistency(texts, langs)
+        cols["language_consistency"] = pa.array(share, pa.float32(), mask=np.isnan(share))
+        cols["language_consistent"] = pa.array(is_language_consistent(share, cfg.language_threshold))
         rewards["language"] = [None if np.isnan(s) else float(s) for s in share]
+    else:
+        cols["language_consistency"] = pa.nulls(n, pa.float32())
+        cols["language_consistent"] = pa.nulls(n, pa.bool_())
     total = np.zeros(n, np.float64)
     for name, values in rewards.items():
         arr = np.array([np.nan if v is None else v for v in values], np.float64)

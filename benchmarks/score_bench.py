@@ -1,0 +1,126 @@
+"""`factory score` vs the per-row baseline open-r1's accuracy reward does, in the same process.
+
+A deterministic 200k-row synthetic rollout table (8 samples per problem, R1-like completions of
+1.5–6k characters, ~40% wrong, mixed answer kinds, ~10% mixed-language CoT) is written to
+Parquet, scored file→file by `factory.api.score` (what `factory score` runs), and compared
+with open-r1's per-row math_verify reward on a slice. Also measured: language consistency
+alone (completions/s) and the sandbox on trivial programs (programs/s).
+
+Run: .venv/bin/python benchmarks/score_bench.py [--rows 200000] [--baseline-rows 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from math_bench import make_rows, open_r1_reward  # noqa: E402
+
+ZH = ["我们先把已知条件整理一下。", "这一步需要仔细检查。", "所以我们得到了中间结果。", "等等，让我再算一遍。"]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_table(rows: int, seed: int = 0) -> pa.Table:
+    completions, golds = make_rows(rows, seed)
+    rng = random.Random(seed)
+    mixed = []
+    for i, c in enumerate(completions):
+        if rng.random() < 0.10:  # ~10% of CoTs switch language mid-way
+            cut = c.find("</think>")
+            insert = " ".join(rng.choice(ZH) for _ in range(12))
+            completions[i] = c[:cut // 2] + insert + c[cut // 2:] if cut > 0 else c + insert
+            mixed.append(True)
+        else:
+            mixed.append(False)
+    return pa.table({
+        "problem_id": [f"p{i // 8}" for i in range(rows)],
+        "sample_idx": pa.array([i % 8 for i in range(rows)], pa.int32()),
+        "completion": completions, "answer": golds, "language": ["en"] * rows, "mixed": mixed,
+    })
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=200_000)
+    ap.add_argument("--baseline-rows", type=int, default=1_000)
+    args = ap.parse_args()
+    from factory import api
+    from factory.rewards.base import Verdict
+    from factory.rewards.language import language_consistency
+    from factory.sandbox import run_tests_batch
+    from factory.store import Store
+    from pipelines.scored import Config
+
+    tmp = Path(tempfile.mkdtemp(prefix="score-bench-"))
+    table = make_table(args.rows)
+    pq.write_table(table, tmp / "rollouts.parquet")
+    lengths = [len(c) for c in table.column("completion").to_pylist()]
+    print(f"rows {args.rows:,}: completion chars mean {sum(lengths) / len(lengths):,.0f}, "
+          f"min {min(lengths):,}, max {max(lengths):,}; {sum(table.column('mixed').to_pylist()):,} mixed-language")
+    store = Store(tmp / "store")
+
+    results = {}
+    for label, rewards in (("accuracy", ("accuracy",)), ("accuracy,format,language", ("accuracy", "format", "language"))):
+        cfg = Config(rewards=rewards, readability=None)
+        t0 = time.perf_counter()
+        api.score(store, str(tmp / "rollouts.parquet"), cfg, output=str(tmp / f"scored-{len(rewards)}.parquet"))
+        results[label] = time.perf_counter() - t0
+    scored = pq.read_table(tmp / "scored-3.parquet", columns=["verdict", "language_consistent", "mixed"])
+
+    reward = open_r1_reward()
+    k = min(args.baseline_rows, args.rows)
+    comps, golds = table.column("completion").to_pylist()[:k], table.column("answer").to_pylist()[:k]
+    t0 = time.perf_counter()
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # latex2sympy prints a deprecation line per call
+        base = [reward(c, g) for c, g in zip(comps, golds)]
+    t_base = time.perf_counter() - t0
+    ours = scored.column("verdict").to_pylist()[:k]
+    both = [(b, o) for b, o in zip(base, ours) if b is not None]
+    agree = sum((b == 1.0) == (o == Verdict.CORRECT.value) for b, o in both) / max(len(both), 1)
+
+    base_rate = k / t_base
+    print(f"baseline (open-r1 per-row parse+verify, {k:,} rows): {base_rate:,.0f} rows/s")
+    for label, t in results.items():
+        rate = args.rows / t
+        print(f"factory score --rewards {label}: {rate:,.0f} rows/s  ({rate / base_rate:.1f}x baseline)")
+    print(f"agreement with the baseline where it could parse the gold: {agree:.1%} of {len(both):,} rows")
+    lc = scored.column("language_consistent").to_pylist()
+    mixed = table.column("mixed").to_pylist()
+    acc = sum((not c) == m for c, m in zip(lc, mixed)) / len(mixed)
+    print(f"language-consistency flag vs planted mixing: {acc:.2%} agreement")
+
+    texts, langs = table.column("completion").to_pylist()[:20_000], ["en"] * 20_000
+    t0 = time.perf_counter()
+    language_consistency(texts, langs)
+    print(f"language consistency alone: {len(texts) / (time.perf_counter() - t0):,.0f} completions/s (1 process)")
+
+    n = 200
+    t0 = time.perf_counter()
+    reports = run_tests_batch([f"x = {i}\nprint(1)" for i in range(n)],  # distinct programs: identical ones run once
+                               [{"style": "stdio", "cases": [{"input": "", "output": "1\n"}]}] * n)
+    t_sb = time.perf_counter() - t0
+    print(f"sandbox: {n / t_sb:,.0f} trivial programs/s ({sum(r.verdict == Verdict.CORRECT for r in reports)} passed)")
+    print(f"peak RSS: {peak_rss_mb():,.0f} MB (the benchmark process, including the 200k-row table it holds "
+          "in Python lists for the baseline)")
+
+
+if __name__ == "__main__":
+    main()
