@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pyarrow as pa
-import xxhash
 
 from factory.errors import InputError
 from factory.review import read_review
+from factory.sources.base import FileFingerprint
 from factory.sft_format import to_readable
 from schemas import message_type
 
@@ -28,17 +28,8 @@ class Config:
             raise ValueError("cold-start-review needs review_file=PATH (see `factory import-review DIR`)")
 
 
-class _ReviewFingerprint:
-    def __init__(self, path: str):
-        self.path = path
-
-    def fingerprint(self) -> str:
-        with open(self.path, "rb") as f:
-            return xxhash.xxh3_128_hexdigest(f.read())
-
-
 def sources(config: Config) -> dict:
-    return {"review": _ReviewFingerprint(config.review_file)}
+    return {"review": FileFingerprint(config.review_file)}
 
 
 def build(ctx, config: Config) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import xxhash
+from factory.sources.base import FileFingerprint
 
 NAME = "rollouts_import"
 VERSION = "1.0.0"
@@ -22,20 +22,8 @@ class Config:
             raise ValueError("rollouts_import needs path=FILE")
 
 
-class _FileFingerprint:
-    def __init__(self, path: str):
-        self.path = path
-
-    def fingerprint(self) -> str:
-        h = xxhash.xxh3_128()
-        with open(self.path, "rb") as f:
-            while chunk := f.read(1 << 22):
-                h.update(chunk)
-        return h.hexdigest()
-
-
 def sources(config: Config) -> dict:
-    return {"file": _FileFingerprint(config.path)}
+    return {"file": FileFingerprint(config.path)}
 
 
 def build(ctx, config: Config) -> None:

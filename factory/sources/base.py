@@ -55,6 +55,16 @@ def hash_files(files: Iterable[tuple[str, str | os.PathLike]]) -> str:
     return h.hexdigest()
 
 
+class FileFingerprint:
+    """A content fingerprint of one input file, for builders whose input is a file (``sources()``)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = path
+
+    def fingerprint(self) -> str:
+        return hash_files([("file", self.path)])
+
+
 class Source(ABC):
     """Where problems come from: local files, a Hugging Face dataset, or a generator."""
 
