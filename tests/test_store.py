@@ -144,3 +144,28 @@ def test_latest_is_newest(store):
     write(store, id_="0000b2")
     assert store.get("problems").id == "0000b2"
     assert [s.id for s in store.list("problems")] == ["aaaa01", "0000b2"]
+
+
+def test_concurrent_builds_of_one_snapshot_do_not_collide(store):
+    """Two builds of the same snapshot at once: one writes, the other waits on the lock and reuses it."""
+    import threading
+
+    from factory.builder import run_build
+
+    results, errors = [], []
+
+    def go():
+        try:
+            results.append(run_build(store, "problems", {"n": 20_000, "seed": 7}))
+        except Exception as e:  # noqa: BLE001 - surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=go) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert {r.snapshot.ref for r in results} == {results[0].snapshot.ref}
+    assert sorted(r.cached for r in results) == [False, True]
+    assert results[0].snapshot.num_rows == 20_000 and len(store.list("problems")) == 1
