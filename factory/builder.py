@@ -36,6 +36,7 @@ class BuildOptions:
     judge: dict[str, Any] = field(default_factory=dict)  # runtime options of the LLM judge's backend
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)  # ray: address, num_workers, ...
+    workers: int | None = None  # processes for CPU-bound shard tasks on the local executor (None: all cores)
     log: Callable[[str], None] = lambda msg: None
 
 
@@ -116,10 +117,17 @@ class BuildContext:
         """Reuse a parent's files as ``split`` (hard links): for snapshots that add metadata, not rows."""
         return self._sb.link_split(split, source, source_split)
 
-    def run_shards(self, split: str, num_shards: int, task: Any, on_done: Callable[[int, int], None] | None = None) -> int:
-        """Run a shard task on the configured executor (``--executor local|ray``)."""
-        return self._sb.run_shards(split, num_shards, task, executor=self.options.executor, on_done=on_done,
-                                   **self.options.executor_options)
+    def run_shards(self, split: str, num_shards: int, task: Any, on_done: Callable[[int, int], None] | None = None,
+                   *, cpu_bound: bool = False) -> int:
+        """Run a shard task on the configured executor (``--executor local|ray``).
+
+        ``cpu_bound`` tasks (scoring) use a process per core when the executor is ``local``;
+        generation stays in one process, where its backend (a GPU engine, a connection pool) lives.
+        """
+        executor, opts = self.options.executor, dict(self.options.executor_options)
+        if executor == "local" and cpu_bound and (self.options.workers or 0) != 1:
+            executor, opts = "processes", {"num_workers": self.options.workers}
+        return self._sb.run_shards(split, num_shards, task, executor=executor, on_done=on_done, **opts)
 
     def done_shards(self, split: str) -> dict[int, int]:
         return self._sb._split(split).done_parts()

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from factory.writer import SplitWriter, write_one_shard
 
-EXECUTORS = ("local", "ray")
+EXECUTORS = ("local", "processes", "ray")
 
 
 class ShardTask(Protocol):
@@ -31,6 +31,38 @@ def run_local(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callab
     task.setup()
     for shard in todo:
         on_done(shard, write_one_shard(sw.data_dir, sw.split, sw.kind, shard, task(shard)))
+
+
+_WORKER_TASK: dict[str, Any] = {}  # the task of this worker process (set once by the pool initializer)
+
+
+def _init_worker(task: ShardTask) -> None:
+    task.setup()
+    _WORKER_TASK["task"] = task
+
+
+def _run_in_worker(data_dir: str, split: str, kind: str | None, shard: int) -> tuple[int, int]:
+    return shard, write_one_shard(Path(data_dir), split, kind, shard, _WORKER_TASK["task"](shard))
+
+
+def run_processes(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None],
+                  *, num_workers: int | None = None) -> None:
+    """Run shards in a pool of spawned processes (CPU-bound tasks such as scoring), one task copy each.
+
+    Spawned, not forked: the parent may hold torch or math-verify worker threads.
+    """
+    import concurrent.futures as cf
+    import multiprocessing as mp
+    import os
+
+    workers = max(1, min(num_workers or os.cpu_count() or 1, len(todo)))
+    if workers == 1:
+        return run_local(sw, todo, task, on_done)
+    with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
+                                initargs=(task,)) as pool:
+        futures = [pool.submit(_run_in_worker, str(sw.data_dir), sw.split, sw.kind, s) for s in todo]
+        for fut in cf.as_completed(futures):
+            on_done(*fut.result())
 
 
 def run_ray(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None],

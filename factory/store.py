@@ -186,6 +186,8 @@ class SnapshotBuild:
         if todo:
             if executor == "local":
                 executors.run_local(sw, todo, task, record)
+            elif executor == "processes":
+                executors.run_processes(sw, todo, task, record, **executor_options)
             elif executor == "ray":
                 executors.run_ray(sw, todo, task, record, **executor_options)
             else:

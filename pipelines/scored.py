@@ -1,9 +1,18 @@
-"""Scored rollouts: every grader's verdict on a rollouts snapshot — cheap to redo, never regenerates."""
+"""Scored rollouts: every grader's verdict on a rollouts snapshot — cheap to redo, never regenerates.
+
+Scoring is CPU-bound (language ID, readability, math-verify), so shards of rows are scored in
+a process per core (or on Ray); each shard is a part file, so a killed scoring run resumes.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from typing import Iterator
 
+import pyarrow as pa
+
+from factory.progress import RowProgress
 from factory.scoring import ScoreConfig, score_batches
 
 NAME = "scored"
@@ -16,9 +25,37 @@ PARENTS = ("rollouts",)
 @dataclass(frozen=True)
 class Config(ScoreConfig):
     split: str = field(default="train", metadata={"help": "split of the rollouts snapshot to score"})
+    rows_per_shard: int = field(default=50_000, metadata={"help": "rows per shard (the unit of resume)"})
+
+
+@dataclass
+class ScoreTask:
+    """Picklable shard task: score rows ``[k * rows_per_shard, (k + 1) * rows_per_shard)``."""
+
+    files: list[str]
+    config: Config
+    num_rows: int
+
+    def setup(self) -> None:
+        pass
+
+    def num_shards(self) -> int:
+        return max(1, math.ceil(self.num_rows / self.config.rows_per_shard))
+
+    def __call__(self, shard: int) -> Iterator[pa.RecordBatch]:
+        from factory.generation import ProblemReader
+
+        start = shard * self.config.rows_per_shard
+        table = ProblemReader(self.files).read(start, min(start + self.config.rows_per_shard, self.num_rows))
+        out = list(score_batches(table.to_batches(), self.config))
+        yield from out or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 
 
 def build(ctx, config: Config) -> None:
     rollouts = ctx.parent("rollouts")
-    ctx.write("train", score_batches(rollouts.batches(config.split), config), total=rollouts.num_rows)
+    rows = rollouts.manifest["splits"][config.split]["rows"]
+    task = ScoreTask([str(p) for p in rollouts.files(config.split)], config, rows)
+    done = ctx.done_shards("train")
+    with RowProgress("score", total=rows, quiet=ctx.quiet, completed=sum(done.values())) as bar:
+        ctx.run_shards("train", task.num_shards(), task, on_done=lambda shard, n: bar.advance(n), cpu_bound=True)
     ctx.note(graders=config.graders, description=f"{rollouts.ref} scored with {', '.join(config.rewards)}")
