@@ -31,9 +31,24 @@ PARENTS = ("scored",)
 Config = JudgeConfig
 
 
+def _all_rule_verified(files: list[str]) -> bool:
+    """True when every row has a rule verdict: then nothing qualifies and no text needs reading."""
+    return all(pq.read_table(f, columns=["verdict"]).column(0).null_count == 0 for f in files)
+
+
 def build(ctx, config: JudgeConfig) -> None:
     scored = ctx.parent("scored")
     files = [str(p) for p in scored.files(config.split)]
+    if config.only_unverified and _all_rule_verified(files):
+        import pyarrow as pa
+
+        import schemas
+
+        ctx.write("train", [pa.RecordBatch.from_pylist([], schema=schemas.get("judgements").schema)])
+        ctx.note(judge={"backend": config.backend, "model": config.model, "prompt": config.prompt},
+                 stats={"judged": 0, "judge_calls": 0}, synthetic=config.backend.startswith("scripted"),
+                 description=f"nothing to judge: every row of {scored.ref} has a rule verdict")
+        return
     task = JudgeTask(files, shard_bounds(files, config.prompts_per_shard), config,
                      runtime_options=dict(ctx.options.judge))
     done = ctx.done_shards("train")
