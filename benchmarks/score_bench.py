@@ -88,7 +88,8 @@ def main() -> None:
     k = min(args.baseline_rows, args.rows)
     comps, golds = table.column("completion").to_pylist()[:k], table.column("answer").to_pylist()[:k]
     t0 = time.perf_counter()
-    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), warnings.catch_warnings():
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), \
+            contextlib.redirect_stderr(devnull), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # latex2sympy prints a deprecation line per call
         base = [reward(c, g) for c, g in zip(comps, golds)]
     t_base = time.perf_counter() - t0
