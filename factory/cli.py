@@ -171,4 +171,4 @@ def publish(ref: str = typer.Argument(...), repo: str = typer.Option(..., "--rep
     typer.echo(f"published {ref} to {repo}: {url}")
 
 
-from factory import cli_build  # noqa: E402,F401  (registers build/score/generate/demo commands)
+from factory import cli_build, cli_train  # noqa: E402,F401  (register build/score/generate/demo/train commands)
