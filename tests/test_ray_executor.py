@@ -53,6 +53,7 @@ def test_ray_executor_gives_the_local_snapshot(local_ray, reference, tmp_path, m
     assert rows_of(snap).equals(rows_of(reference))
 
     # the scored stage runs on top of Ray-made rollouts, with the same rewards as ever
+    monkeypatch.undo()  # scoring is CPU-bound: the local executor runs it in worker processes
     scored = api.score(store, snap.ref).snapshot
     table = scored.to_arrow()
     assert scored.num_rows == 480 and scored.manifest["parents"]["rollouts"] == snap.ref
