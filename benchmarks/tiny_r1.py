@@ -1,19 +1,27 @@
 """The R1 recipe in miniature on CPU: a tiny model from scratch, SFT on short reasoning traces, then GRPO.
 
-Usage: ``python benchmarks/tiny_r1.py [--store DIR] [--sft-steps N] [--grpo-steps N] [--sft-data NAME]``
+Usage: ``python benchmarks/tiny_r1.py [--store DIR] [--sft-steps N] [--grpo-steps N] [--trace digits|direct]``
 
 Tasks are the procedural arithmetic problems at the easiest level (two numbers up to 20),
-addition and subtraction only: a multiplication table cannot be inferred for unseen pairs by
-a model this small, while digit-wise addition can. Distinct expressions are split into
-train and held-out; held-out pass@1 uses 4 samples at temperature 0.6, top-p 0.95 (R1's
-evaluation settings), scored by the registry's accuracy reward.
+addition and subtraction only (a multiplication table cannot be inferred for unseen pairs).
+Distinct expressions are split three ways by hash: SFT traces, RL prompts, held-out. Pass@1
+uses 4 samples at temperature 0.6, top-p 0.95 (R1's evaluation settings), scored by the
+registry's accuracy reward, on the held-out expressions and on the RL prompts' expressions.
 
-A model trained from scratch in minutes cannot learn English prose, so the traces are short
-R1-Zero-style ones, ``<think>13+7=20</think><answer>20</answer>``, and the tokenizer is
-character level (every digit its own token). ``--sft-data NAME`` trains SFT on an existing
-``sft_samples`` snapshot instead (e.g. the demo's ``reasoning``), for models that can.
-Everything goes through the project: snapshots in a store, ``train_sft`` and
-``train_grpo`` (with rollout logging), and the per-step rollout table is read back by SQL.
+A model trained from scratch in minutes cannot learn English prose, so traces are short
+R1-Zero-style ones and the tokenizer is character level (every digit its own token). The
+default ``digits`` trace works units, tens, then combines them
+(``<think>3+7=10,10+0=10,10+10=20</think><answer>20</answer>``); ``direct`` writes only the
+equation. Everything goes through the project: snapshots in a store, ``train_sft`` and
+``train_grpo`` (rollouts logged into a snapshot and read back by SQL for the training curve).
+``--sft-data NAME`` trains SFT on an existing ``sft_samples`` snapshot instead.
+
+What was measured (shared 2-core machine; see the report for the latest numbers): the
+digit trace is what makes held-out expressions learnable (0.43 pass@1 with ``direct``
+traces vs 0.73-0.90 with ``digits``). GRPO reliably raises accuracy on its own prompts
+(e.g. 0.88 -> 0.95) but transfers to unseen expressions only weakly, and only for the
+128x4 model at lr 1e-4: with the 64x2 model or lr 3e-4 it memorizes its 174 expressions
+and held-out pass@1 drops (the universe has only ~800 distinct +/- expressions).
 """
 
 from __future__ import annotations
@@ -208,12 +216,12 @@ def main() -> None:
     p.add_argument("--store", default=None, help="store folder (default: a temporary one)")
     p.add_argument("--n", type=int, default=60_000, help="procedural problems drawn (about 13%% are used)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--hidden", type=int, default=64)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--sft-steps", type=int, default=2000)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=4)
+    p.add_argument("--sft-steps", type=int, default=600)
     p.add_argument("--sft-lr", type=float, default=3e-3)
-    p.add_argument("--grpo-steps", type=int, default=300)
-    p.add_argument("--grpo-lr", type=float, default=3e-4)
+    p.add_argument("--grpo-steps", type=int, default=600)
+    p.add_argument("--grpo-lr", type=float, default=1e-4)
     p.add_argument("--eval-n", type=int, default=200)
     p.add_argument("--trace", choices=("digits", "direct"), default="digits", help="SFT trace style")
     p.add_argument("--sft-data", default=None, help="an existing sft_samples snapshot to use for SFT")
