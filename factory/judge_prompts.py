@@ -16,6 +16,8 @@ from types import MappingProxyType
 
 import xxhash
 
+from factory.versioned import lookup
+
 VERDICTS = ("correct", "wrong", "unparseable")
 FIELDS = ("question", "reference", "response")
 
@@ -107,14 +109,7 @@ def get_judge_prompt(name: str = DEFAULT_JUDGE_PROMPT) -> JudgePrompt:
     >>> get_judge_prompt("reference_match").ref
     'reference_match@1.0.0'
     """
-    base, _, version = name.partition("@")
-    if base not in JUDGE_PROMPTS:
-        raise ValueError(f"unknown judge prompt {name!r}; known judge prompts: {sorted(JUDGE_PROMPTS)}")
-    prompt = JUDGE_PROMPTS[base]
-    if version and version != prompt.version:
-        raise ValueError(f"judge prompt {name!r}: this code has {prompt.ref}; use {prompt.ref} "
-                         f"or check out the code version that had {name}")
-    return prompt
+    return lookup(JUDGE_PROMPTS, name, "judge prompt")
 
 
 # ------------------------------------------------------------------ verdict parsing

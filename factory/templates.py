@@ -15,6 +15,7 @@ from typing import Any
 import xxhash
 
 from factory.backends.base import Request
+from factory.versioned import lookup
 
 _PROMPT_KEYS = ("prompt", "problem", "question")
 _GOLD_KEYS = ("answer", "tests", "language", "domain", "metadata")
@@ -270,13 +271,4 @@ def get_template(name: str) -> PromptTemplate:
     >>> get_template("r1_zero").ref
     'r1_zero@1.0.0'
     """
-    base, _, version = name.partition("@")
-    if base not in _REGISTRY:
-        raise ValueError(f"unknown prompt template {name!r}; known templates: {list_templates()}")
-    template = _REGISTRY[base]
-    if version and version != template.version:
-        raise ValueError(
-            f"prompt template {name!r}: this code has {template.ref}; "
-            f"use {template.ref} or check out the code version that had {name}"
-        )
-    return template
+    return lookup(_REGISTRY, name, "prompt template")
