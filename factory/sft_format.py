@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -23,16 +24,16 @@ def messages_array(roles_and_columns: list[tuple[str, pa.Array]], system: str | 
     n, k = len(turns[0][1]), len(turns)
     # interleave turn columns row by row: row i owns items [i*k, (i+1)*k)
     contents = pa.concat_arrays([c.cast(pa.string()) for _, c in turns])
-    order = pa.array([t * n + i for i in range(n) for t in range(k)], pa.int64())
-    contents = contents.take(order)
-    roles = pa.array([r for _ in range(n) for r, _ in turns], pa.string())
+    order = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).ravel()
+    contents = contents.take(pa.array(order))
+    roles = pa.array(np.tile(np.array([r for r, _ in turns], dtype=object), n), pa.string())
     items = pa.StructArray.from_arrays([roles, contents], names=["role", "content"])
     offsets = pa.array(range(0, n * k + 1, k), pa.int32())
     return pa.ListArray.from_arrays(offsets, items).cast(message_type())
 
 
 def sft_batch(batch: pa.RecordBatch | pa.Table, *, prompt: str = "prompt", completion: str = "completion",
-              category: str, source: str | None = None, has_cot: bool | pa.Array = True,
+              category: str | pa.Array, source: str | None = None, has_cot: bool | pa.Array = True,
               keep: tuple[str, ...] = ("domain", "difficulty", "language", "completion_tokens")) -> pa.RecordBatch:
     """An ``sft_samples`` batch from prompt/completion columns (``sample_id`` = problem_id/sample_idx)."""
     n = batch.num_rows
@@ -43,7 +44,7 @@ def sft_batch(batch: pa.RecordBatch | pa.Table, *, prompt: str = "prompt", compl
     cols: dict[str, Any] = {
         "sample_id": sample_id,
         "messages": messages_array([("user", batch.column(prompt)), ("assistant", batch.column(completion))]),
-        "category": pa.array([category] * n, pa.string()),
+        "category": category if isinstance(category, (pa.Array, pa.ChunkedArray)) else pa.array([category] * n, pa.string()),
         "problem_id": batch.column("problem_id"),
         "source": pa.array([source] * n, pa.string()) if source or "source" not in batch.schema.names else batch.column("source"),
         "has_cot": has_cot if isinstance(has_cot, (pa.Array, pa.ChunkedArray)) else pa.array([has_cot] * n, pa.bool_()),

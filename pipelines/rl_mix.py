@@ -36,9 +36,10 @@ def _general_batches(snap, limit: int):
             return
         b = b.slice(0, min(left, b.num_rows))
         left -= b.num_rows
-        users = [[m for m in conv if m["role"] != "assistant"][:1] for conv in b.column("messages").to_pylist()]
+        # sft_samples conversations open with the user turn (sft_format.sft_batch): keep just that turn
+        users = pc.list_slice(b.column("messages"), 0, 1).cast(message_type())
         yield pa.RecordBatch.from_pydict({
-            "problem_id": b.column("sample_id"), "prompt": pa.array(users, message_type()),
+            "problem_id": b.column("sample_id"), "prompt": users,
             "domain": b.column("category"), "language": b.column("language"),
             "reward_type": pa.array(["reward_model"] * b.num_rows, pa.string())})
 
