@@ -10,6 +10,7 @@ from typing import Any
 from factory.catalog import Catalog
 from factory.errors import FactoryError
 from factory.lineage import LineageNode, lineage, referenced
+from factory.row_files import is_row_file, read_row_file, write_row_file
 from factory.snapshot import Snapshot
 from factory.store import Store
 
@@ -96,7 +97,7 @@ def problems_ref(store: Store, problems: str, options: Any = None) -> str:
     (imported once into a ``problems`` snapshot so the lineage records the file's fingerprint)."""
     from factory.builder import BuildOptions, run_build
 
-    if Path(problems).suffix in (".jsonl", ".json", ".parquet", ".csv") or Path(problems).exists():
+    if is_row_file(problems):
         if not Path(problems).exists():
             raise FactoryError(f"problems file {problems} does not exist")
         res = run_build(store, "problems", {"source": str(Path(problems).resolve())}, options=options or BuildOptions())
@@ -113,51 +114,6 @@ def generate(store: Store, problems: str, config: Any, *, output: str = "rollout
     return run_build(store, "rollouts", config, name=output, parents={"problems": ref}, options=options)
 
 
-def _is_file(ref: str) -> bool:
-    return Path(ref).suffix in (".jsonl", ".json", ".parquet") or Path(ref).exists()
-
-
-def _file_batches(path: str):
-    import pyarrow.dataset as pads
-    import pyarrow.json as pajson
-
-    from factory.errors import InputError
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"input file {p} does not exist")
-    try:
-        if p.suffix in (".jsonl", ".json"):
-            yield from pajson.read_json(p).to_batches(max_chunksize=65_536)
-        else:
-            yield from pads.dataset(str(p), format="parquet").to_batches(batch_size=65_536)
-    except Exception as e:  # pyarrow raises several types for corrupt files
-        raise InputError(f"{p}: cannot read ({str(e).splitlines()[0]})") from None
-
-
-def _write_file(batches, path: str) -> int:
-    import json as _json
-
-    import pyarrow.parquet as pq
-
-    p, n, writer = Path(path), 0, None
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
-    with open(tmp, "w") if p.suffix in (".jsonl", ".json") else open(tmp, "wb") as fh:
-        for batch in batches:
-            if p.suffix in (".jsonl", ".json"):
-                for row in batch.to_pylist():
-                    fh.write(_json.dumps(row, ensure_ascii=False, default=str) + "\n")
-            else:
-                writer = writer or pq.ParquetWriter(fh, batch.schema, compression="zstd")
-                writer.write_batch(batch)
-            n += batch.num_rows
-        if writer is not None:
-            writer.close()
-    tmp.replace(p)
-    return n
-
-
 def score(store: Store, input: str, config: Any = None, *, output: str = "scored", options: Any = None):
     """Score INPUT (snapshot or .jsonl/.parquet) into OUTPUT (snapshot name or file).
 
@@ -169,10 +125,10 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
 
     options = options or BuildOptions()
     config = config if config is not None else Config()
-    if _is_file(output) and Path(output).suffix in (".jsonl", ".json", ".parquet"):
-        batches = _file_batches(input) if _is_file(input) else store.get(input).batches(config.split)
-        return _write_file(score_batches(batches, config), output)
-    if _is_file(input):
+    if Path(output).suffix in (".jsonl", ".json", ".parquet"):
+        batches = read_row_file(input) if is_row_file(input) else store.get(input).batches(config.split)
+        return write_row_file(score_batches(batches, config), output)
+    if is_row_file(input):
         res = run_build(store, "rollouts_import", {"path": str(Path(input).resolve())}, options=options)
         input = res.snapshot.ref
     return run_build(store, "scored", config, name=output, parents={"rollouts": store.get(input).ref}, options=options)

@@ -18,6 +18,7 @@ import duckdb
 
 from factory import config as envconfig
 from factory.models_registry import all_models
+from factory.sqlmodel import read_parquet_sql
 from factory.snapshot import Snapshot
 from factory.store import Store
 
@@ -26,11 +27,6 @@ CATALOG = "catalog.duckdb"
 
 def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
-
-
-def _files_sql(snap: Snapshot, split: str) -> str:
-    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in snap.files(split))
-    return f"read_parquet([{files}])"
 
 
 def view_names(snap: Snapshot, latest: bool) -> Iterator[tuple[str, str]]:
@@ -95,7 +91,7 @@ class Catalog:
                 pname, _, pid = pref.partition("@")
                 con.execute("insert into lineage values (?,?,?,?)", [s.name, s.id, pname, pid])
             for view, split in view_names(s, latest[s.name] is s):
-                con.execute(f"create view {_q(view)} as select * from {_files_sql(s, split)}")
+                con.execute(f"create view {_q(view)} as select * from {read_parquet_sql(s.files(split))}")
         for model in all_models(self.store):
             con.execute("insert into models values (?,?,?,?,?)", [model.get("path"), model.get("trainer"),
                         model.get("data_ref"), model.get("created_at"), json.dumps(model, default=str)])

@@ -11,17 +11,17 @@ import math
 import time
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn
 from rich.table import Column
 from rich.text import Text
 
 from factory.backends.base import Backend, Sample, SamplingParams, make_backend
+from factory.snapshot import RowRangeReader
 
 GOLD_COLUMNS = ("answer", "tests", "domain", "language", "difficulty", "metadata")
 # Problem columns a template may read (prompt aliases + gold); the rest stay out of Python.
@@ -65,41 +65,7 @@ class GenerateConfig:
                               max_tokens=self.max_tokens, seed=self.seed)
 
 
-class ProblemReader:
-    """Reads rows ``[start, stop)`` of the problems files, decoding each row group once.
-
-    Shards are much smaller than Parquet row groups (256 prompts vs 100k rows), so without the
-    one-group cache every shard would decode a whole group: O(problems x group size) work.
-    """
-
-    def __init__(self, files: Sequence[str]):
-        self.files = list(files)
-        self.groups: list[tuple[int, int, int, int]] = []  # (file index, row group, first row, rows)
-        offset = 0
-        for i, f in enumerate(self.files):
-            meta = pq.read_metadata(f)
-            for rg in range(meta.num_row_groups):
-                self.groups.append((i, rg, offset, meta.row_group(rg).num_rows))
-                offset += meta.row_group(rg).num_rows
-        self.num_rows = offset
-        self._cached: tuple[int, pa.Table] | None = None
-
-    def _group(self, g: int) -> pa.Table:
-        if self._cached is None or self._cached[0] != g:
-            file_idx, rg, _, _ = self.groups[g]
-            self._cached = (g, pq.ParquetFile(self.files[file_idx]).read_row_group(rg))
-        return self._cached[1]
-
-    def read(self, start: int, stop: int) -> pa.Table:
-        """Rows ``[start, stop)`` as one table (empty, with the files' schema, if none)."""
-        pieces = []
-        for g, (_, _, first, rows) in enumerate(self.groups):
-            lo, hi = max(start, first), min(stop, first + rows)
-            if lo < hi:
-                pieces.append(self._group(g).slice(lo - first, hi - lo))
-        if not pieces:
-            return pq.read_schema(self.files[0]).empty_table() if self.files else pa.table({})
-        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+ProblemReader = RowRangeReader  # the problems files of a generation stage, read shard by shard
 
 
 @dataclass

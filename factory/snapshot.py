@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Sequence
 
 from factory.errors import InputError
 
@@ -123,30 +123,55 @@ class Snapshot:
         return pq.read_schema(self.files()[0]) if self.files() else None
 
 
-def read_rows(files: list[Path] | list[str], start: int, stop: int, columns: list[str] | None = None):
-    """Rows ``[start, stop)`` across Parquet files, reading only the row groups that overlap.
 
-    Shards of a stage address their input this way, so a shard costs O(its rows), not O(offset).
+class RowRangeReader:
+    """Reads rows ``[start, stop)`` across Parquet files, decoding each row group once.
+
+    Shards of a stage address their input this way. Shards are often much smaller than row
+    groups (256 prompts vs 100k rows), so the last decoded group is cached: without it every
+    shard would decode a whole group, O(rows x group size) work.
     """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    pieces, offset = [], 0
-    for f in files:
-        pf = pq.ParquetFile(f)
-        meta = pf.metadata
-        for rg in range(meta.num_row_groups):
-            n = meta.row_group(rg).num_rows
-            lo, hi = max(start, offset), min(stop, offset + n)
+    def __init__(self, files: Sequence[str | Path], columns: list[str] | None = None):
+        import pyarrow.parquet as pq
+
+        self.files, self.columns = [str(f) for f in files], columns
+        self.groups: list[tuple[int, int, int, int]] = []  # (file index, row group, first row, rows)
+        offset = 0
+        for i, f in enumerate(self.files):
+            meta = pq.read_metadata(f)
+            for rg in range(meta.num_row_groups):
+                self.groups.append((i, rg, offset, meta.row_group(rg).num_rows))
+                offset += meta.row_group(rg).num_rows
+        self.num_rows = offset
+        self._cached: tuple[int, Any] | None = None
+
+    def _group(self, g: int):
+        import pyarrow.parquet as pq
+
+        if self._cached is None or self._cached[0] != g:
+            file_idx, rg, _, _ = self.groups[g]
+            self._cached = (g, pq.ParquetFile(self.files[file_idx]).read_row_group(rg, columns=self.columns))
+        return self._cached[1]
+
+    def read(self, start: int, stop: int):
+        """Rows ``[start, stop)`` as one table (empty, with the files' schema, if none)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        pieces = []
+        for g, (_, _, first, rows) in enumerate(self.groups):
+            lo, hi = max(start, first), min(stop, first + rows)
             if lo < hi:
-                t = pf.read_row_group(rg, columns=columns)
-                pieces.append(t.slice(lo - offset, hi - lo))
-            offset += n
-            if offset >= stop:
-                break
-        if offset >= stop:
-            break
-    if not pieces:
-        schema = pq.read_schema(files[0]) if files else pa.schema([])
-        return schema.empty_table() if columns is None else schema.empty_table().select(columns)
-    return pa.concat_tables(pieces)
+                pieces.append(self._group(g).slice(lo - first, hi - lo))
+        if not pieces:
+            if not self.files:
+                return pa.table({})
+            empty = pq.read_schema(self.files[0]).empty_table()
+            return empty.select(self.columns) if self.columns else empty
+        return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
+
+
+def read_rows(files: Sequence[str | Path], start: int, stop: int, columns: list[str] | None = None):
+    """Rows ``[start, stop)`` across Parquet files (see ``RowRangeReader``)."""
+    return RowRangeReader(files, columns).read(start, stop)

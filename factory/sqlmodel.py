@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import duckdb
 import yaml
@@ -33,6 +33,12 @@ def _literal(v: Any) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
+def read_parquet_sql(paths: Sequence[str | Path]) -> str:
+    """A DuckDB ``read_parquet([...])`` over exact files (quoted), as views and models use them."""
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{files}])"
+
+
 def load(name: str) -> tuple[str, dict[str, Any]]:
     """The SQL text of model ``name`` and its contracts (``<name>.yml`` beside it, may be absent)."""
     sql = (SQL_DIR / f"{name}.sql").read_text()
@@ -50,8 +56,7 @@ def render(sql: str, refs: dict[str, Snapshot | str], variables: dict[str, Any],
         target = refs[name]
         if isinstance(target, str):
             return target
-        files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in target.files(split))
-        return f"read_parquet([{files}])"
+        return read_parquet_sql(target.files(split))
 
     def var(m: re.Match) -> str:
         if m.group(1) not in variables:

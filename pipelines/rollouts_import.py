@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from factory.row_files import read_row_file
 from factory.sources.base import FileFingerprint
 
 NAME = "rollouts_import"
@@ -27,7 +28,5 @@ def sources(config: Config) -> dict:
 
 
 def build(ctx, config: Config) -> None:
-    from factory.api import _file_batches
-
-    ctx.write("train", _file_batches(config.path))
+    ctx.write("train", read_row_file(config.path))
     ctx.note(description=f"rollouts imported from {config.path}")

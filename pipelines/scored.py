@@ -43,10 +43,10 @@ class ScoreTask:
         return max(1, math.ceil(self.num_rows / self.config.rows_per_shard))
 
     def __call__(self, shard: int) -> Iterator[pa.RecordBatch]:
-        from factory.generation import ProblemReader
+        from factory.snapshot import read_rows
 
         start = shard * self.config.rows_per_shard
-        table = ProblemReader(self.files).read(start, min(start + self.config.rows_per_shard, self.num_rows))
+        table = read_rows(self.files, start, min(start + self.config.rows_per_shard, self.num_rows))
         out = list(score_batches(table.to_batches(), self.config))
         yield from out or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 

@@ -1,0 +1,58 @@
+"""Plain row files (.jsonl/.json/.parquet) with any columns: what `factory score`/`generate` accept
+besides snapshot names, and what `factory score --output FILE` writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+
+from factory.errors import InputError
+
+SUFFIXES = (".jsonl", ".json", ".parquet", ".csv")
+
+
+def is_row_file(ref: str) -> bool:
+    """Whether a CLI argument names a file (by suffix or existence) rather than a snapshot."""
+    return Path(ref).suffix in SUFFIXES or Path(ref).exists()
+
+
+def read_row_file(path: str | Path) -> Iterator[pa.RecordBatch]:
+    """Record batches of a .jsonl/.json/.parquet file; a missing or corrupt file is one clear error."""
+    import pyarrow.dataset as pads
+    import pyarrow.json as pajson
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"input file {p} does not exist")
+    try:
+        if p.suffix in (".jsonl", ".json"):
+            yield from pajson.read_json(p).to_batches(max_chunksize=65_536)
+        else:
+            yield from pads.dataset(str(p), format="parquet").to_batches(batch_size=65_536)
+    except Exception as e:  # noqa: BLE001 - pyarrow raises several types for corrupt files
+        raise InputError(f"{p}: cannot read ({str(e).splitlines()[0]})") from None
+
+
+def write_row_file(batches: Iterable[pa.RecordBatch], path: str | Path) -> int:
+    """Write batches to .jsonl/.json or .parquet via a temp name + rename; returns rows written."""
+    import pyarrow.parquet as pq
+
+    p, n, writer = Path(path), 0, None
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    as_json = p.suffix in (".jsonl", ".json")
+    with open(tmp, "w") if as_json else open(tmp, "wb") as fh:
+        for batch in batches:
+            if as_json:
+                fh.writelines(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in batch.to_pylist())
+            else:
+                writer = writer or pq.ParquetWriter(fh, batch.schema, compression="zstd")
+                writer.write_batch(batch)
+            n += batch.num_rows
+        if writer is not None:
+            writer.close()
+    tmp.replace(p)
+    return n
