@@ -13,6 +13,7 @@ import importlib
 import pkgutil
 import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable
 
@@ -107,9 +108,6 @@ class BuildContext:
     def write(self, split: str, batches: Iterable[pa.RecordBatch], total: int | None = None) -> int:
         return self._sb.write(split, batches, total=total)
 
-    def write_shards(self, split: str, num_shards: int, make_shard: Callable[[int], Iterable[pa.RecordBatch]]) -> int:
-        return self._sb.write_shards(split, num_shards, make_shard)
-
     def write_rejects(self, batches: Iterable[pa.RecordBatch]) -> int:
         return self._sb.write_rejects(batches)
 
@@ -128,6 +126,11 @@ class BuildContext:
         if executor == "local" and cpu_bound and (self.options.workers or 0) != 1:
             executor, opts = "processes", {"num_workers": self.options.workers}
         return self._sb.run_shards(split, num_shards, task, executor=executor, on_done=on_done, **opts)
+
+    @property
+    def work_dir(self) -> Path:
+        """The snapshot's work folder: finished parts live in ``data/``; scratch files may go elsewhere in it."""
+        return self._sb.work
 
     def done_shards(self, split: str) -> dict[int, int]:
         return self._sb._split(split).done_parts()
@@ -221,6 +224,3 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
     options.log(f"{snap.ref}: built ({snap.num_rows:,} rows)")
     return BuildResult(snap, cached=False, stages=ctx.stages)
 
-
-def config_dataclass_fields(builder: ModuleType) -> list[dataclasses.Field]:
-    return list(dataclasses.fields(builder.Config))

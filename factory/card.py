@@ -52,7 +52,7 @@ def render_card(manifest: dict[str, Any]) -> str:
     if m.get("rejects"):
         lines += ["", "## Rejected rows", "", "| reason | rows |", "|---|---:|"]
         lines += [f"| {r} | {n:,} |" for r, n in m["rejects"].items()]
-    for title, key in (("Filters", "filters"), ("Dedup and decontamination", "reports")):
+    for title, key in (("Dedup and decontamination", "reports"),):
         if m.get(key):
             lines += ["", f"## {title}", "", "```json", json.dumps(m[key], indent=2, ensure_ascii=False), "```"]
     if m.get("queries"):

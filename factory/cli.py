@@ -76,10 +76,8 @@ def show(ref: str = typer.Argument(..., help="NAME (latest) or NAME@ID."),
         render.console.print(f"release note: {m['release_note']}")
     render.console.print(render.splits_table(snap))
     render.console.print(render.schema_table(snap))
-    if m.get("filters"):
-        render.console.print(render.counts_table("rows removed by each filter", m["filters"], key="filter"))
-    elif m.get("rejects"):
-        render.console.print(render.counts_table("rejected rows", m["rejects"]))
+    if m.get("rejects"):
+        render.console.print(render.counts_table("rows removed by each filter", m["rejects"], key="filter"))
     if m.get("stats"):
         render.console.print(render.counts_table("stats", {k: v for k, v in m["stats"].items() if not isinstance(v, (dict, list))}, "stat", "value"))
     render.console.print(render.lineage_tree(res.lineage))

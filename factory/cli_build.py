@@ -39,13 +39,9 @@ def build(
             cfg = merge(cfg, {"generate": {key: value}})
     parents = dict(p.split("=", 1) for p in parent or [])
     res = run_build(_store(), name, cfg, name=output, parents=parents,
-                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=_kv(runtime), executor=executor))
+                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=parse_set(runtime), executor=executor))
     status = "cache hit" if res.cached else "built"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
-
-
-def _kv(items: Optional[List[str]]) -> dict:
-    return parse_set(items)
 
 
 @app.command()
@@ -75,10 +71,10 @@ def generate(
     from factory import config as envconfig
     from factory.generation import GenerateConfig
 
-    cfg = GenerateConfig(backend=backend, model=model, backend_options=_kv(option), template=template,
+    cfg = GenerateConfig(backend=backend, model=model, backend_options=parse_set(option), template=template,
                          samples_per_prompt=samples_per_prompt, temperature=temperature, top_p=top_p,
                          max_tokens=max_tokens, seed=seed, prompts_per_shard=prompts_per_shard, limit=limit)
-    rt = _kv(runtime)
+    rt = parse_set(runtime)
     if backend == "openai" and "api_key" not in rt and envconfig.openai_api_key():
         rt["api_key"] = envconfig.openai_api_key()
     ex_opts = {"address": ray_address, "num_workers": num_workers} if executor == "ray" else {}
@@ -105,7 +101,7 @@ def score(
     from pipelines.scored import Config
 
     cfg = Config(rewards=tuple(r.strip() for r in rewards.split(",") if r.strip()),
-                 weights={k: float(v) for k, v in _kv(weight).items()}, format_template=format_template,
+                 weights={k: float(v) for k, v in parse_set(weight).items()}, format_template=format_template,
                  language_threshold=language_threshold, math_timeout_s=math_timeout)
     res = api.score(_store(), input, cfg, output=output, options=BuildOptions(quiet=quiet, log=_log))
     if isinstance(res, int):
@@ -119,7 +115,6 @@ def score(
 @friendly
 def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progress bars (default).")) -> None:
     """Build the whole R1 recipe at mini scale, offline, then show stages, lineage and a SQL query."""
-    from factory import api
     from factory import demo as demomod
     from factory import sql as sqlmod
     from factory.lineage import lineage
@@ -132,7 +127,7 @@ def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progr
         for st in step.result.stages:
             rows.append(("  " + st.snapshot.ref, "", f"{st.snapshot.num_rows:,}", "cached" if st.cached else "built"))
         rows.append((snap.ref, f"{step.rows_in:,}", f"{snap.num_rows:,}", "cached" if step.result.cached else "built"))
-        for reason, n in (snap.manifest.get("filters") or snap.manifest.get("rejects") or {}).items():
+        for reason, n in snap.manifest.get("rejects", {}).items():
             removed.append((snap.name, reason, n))
     render.console.print(render.rows_table(["snapshot", "rows in", "rows out", "status"], rows,
                                            title="the R1 recipe, mini scale"))
@@ -147,4 +142,3 @@ def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progr
     render.console.print(render.rows_table(cols, result))
     hits = sum(s.result.cached for s in steps)
     render.console.print(f"{len(steps)} datasets, {hits} cache hits; store: {store.root}")
-    del api

@@ -38,12 +38,6 @@ def run_model(model: str, refs: dict[str, Snapshot | str], variables: dict[str, 
     return table, sql
 
 
-def reason_counts(decisions: pa.Table, column: str = "reason") -> dict[str, int]:
-    """Rows removed per reason, most frequent first (kept rows are not counted)."""
-    vc = pc.value_counts(decisions.column(column).drop_null()).to_pylist()
-    return {d["values"]: d["counts"] for d in sorted(vc, key=lambda d: (-d["counts"], d["values"]))}
-
-
 def row_keys(table: pa.Table | pa.RecordBatch, id_col: str = "problem_id", idx_col: str = "sample_idx") -> pa.Array:
     """``problem_id/sample_idx`` string keys for is_in lookups."""
     return pc.binary_join_element_wise(table.column(id_col).cast(pa.string()),

@@ -164,9 +164,8 @@ class SnapshotBuild:
         return self.rows[split]
 
     def write_shards(self, split: str, num_shards: int, make_shard: Callable[[int], Iterable[pa.RecordBatch]]) -> int:
-        """Write ``split`` as independent shards; finished shards are never recomputed."""
-        self.rows[split] = self._split(split).write_shards(num_shards, make_shard)
-        return self.rows[split]
+        """Write ``split`` as independent shards in this process; finished shards are never recomputed."""
+        return self.run_shards(split, num_shards, _CallableTask(make_shard))
 
     def run_shards(self, split: str, num_shards: int, task: Any, *, executor: str = "local",
                    on_done: Callable[[int, int], None] | None = None, **executor_options: Any) -> int:
@@ -268,3 +267,16 @@ def _reject_counts(work: Path, splits: dict[str, dict]) -> dict[str, int]:
         for item in vc.to_pylist():
             counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]
     return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+@dataclass
+class _CallableTask:
+    """A plain ``shard -> batches`` function as a shard task (nothing to set up)."""
+
+    make_shard: Callable[[int], Iterable[pa.RecordBatch]]
+
+    def setup(self) -> None:
+        pass
+
+    def __call__(self, shard: int) -> Iterable[pa.RecordBatch]:
+        return self.make_shard(shard)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -119,17 +119,6 @@ class SplitWriter:
                     writer, part = None, part + 1
             if writer is not None:
                 writer.close()
-        return rows
-
-    def write_shards(self, num_shards: int, make_shard: Callable[[int], Iterable[pa.RecordBatch]]) -> int:
-        """One part per shard; finished shards are skipped without calling ``make_shard``."""
-        done = self.done_parts()
-        rows = sum(done.values())
-        with RowProgress(f"write {self.split}", total=num_shards, unit="shards", quiet=self.quiet, completed=len(done)) as bar:
-            for shard in range(num_shards):
-                if shard not in done:
-                    rows += write_one_shard(self.data_dir, self.split, self.kind, shard, make_shard(shard))
-                    bar.advance(1)
         return rows
 
 

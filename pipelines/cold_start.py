@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from factory.filtering import reason_counts, rejects_of, row_keys, run_model, select_rows
+from factory.filtering import rejects_of, row_keys, run_model, select_rows
 from factory.generation import GenerateConfig
 from factory.rewards.base import split_think
 from factory.rewards.readability import ReadabilityConfig
@@ -59,7 +59,7 @@ def build(ctx, config: Config) -> None:
     cols = ["problem_id", "sample_idx", "prompt", "completion", "domain", "difficulty", "language", "completion_tokens"]
     ctx.write("train", (sft_batch(readable_batch(b), category="cold_start", source=rollouts.ref)
                         for b in select_rows(scored, keys, columns=cols)))
-    ctx.note(filters=reason_counts(decisions), queries={"cold_start_filter": sql},
+    ctx.note(queries={"cold_start_filter": sql},
              stats={"prompts": min(config.n_prompts, problems.num_rows), "kept": len(keys)},
              synthetic=bool(rollouts.manifest.get("synthetic")),
              description=f"{len(keys):,} cold-start samples in R1's readable format")

@@ -63,7 +63,7 @@ def build(ctx, config: JudgeConfig) -> None:
         info.update({k: v for k, v in task.backend.info().items() if k != "backend"})
         info["synthetic"] = task.backend.synthetic
         task.backend.close()
-    stats = _stats(ctx._sb.work / "data")
+    stats = _stats(ctx.work_dir / "data")
     ctx.note(judge=info, stats=stats, synthetic=bool(info.get("synthetic", config.backend.startswith("scripted"))),
              description=f"{stats['judged']:,} rows of {scored.ref} judged by {config.backend}:{config.model} "
                          f"with {prompt.ref}")

@@ -7,11 +7,13 @@ from the teacher (a teacher would name itself).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from factory.filtering import reason_counts, rejects_of, row_keys, run_model, select_rows
+from factory.filtering import rejects_of, row_keys, run_model, select_rows
 from factory.generation import GenerateConfig
 from factory.sft_format import sft_batch
 from factory.sources.general import GeneralConfig, GeneralSource
@@ -57,19 +59,18 @@ def build(ctx, config: Config) -> None:
 
     def batches():
         for b in select_rows(rollouts, keys):
-            has_cot = pa.array([c is not None and "</think>" in c for c in b.column("completion").to_pylist()])
-            yield sft_batch(b, category="general", has_cot=has_cot).set_column(2, "category", b.column("domain"))
+            has_cot = pc.fill_null(pc.match_substring(b.column("completion"), "</think>"), False)
+            yield sft_batch(b, category=b.column("domain"), has_cot=has_cot)
         if n_self:
             gen = GeneralSource(**{**_general(config, {"self_cognition": 1.0}, n_self)["options"], "n": n_self,
                                    "seed": config.seed + 1})
             for b in gen.batches():
-                refs = pa.array([__import__("json").loads(m)["reference"] for m in b.column("metadata").to_pylist()])
-                b = b.append_column("completion", refs)
-                yield sft_batch(b, category="self_cognition", source="template", has_cot=False).set_column(
-                    2, "category", pa.array(["self_cognition"] * b.num_rows))
+                refs = pa.array([json.loads(m)["reference"] for m in b.column("metadata").to_pylist()])
+                yield sft_batch(b.append_column("completion", refs), category="self_cognition", source="template",
+                                has_cot=False)
 
     ctx.write("train", batches())
-    ctx.note(filters=reason_counts(decisions), queries={"non_reasoning_filter": sql},
+    ctx.note(queries={"non_reasoning_filter": sql},
              stats={"prompts": prompts.num_rows, "self_cognition": n_self, "kept_generated": len(keys)},
              synthetic=config.generate.backend.startswith("scripted"),
              description=f"non-reasoning SFT samples answered by {config.generate.backend}:{config.generate.model}")

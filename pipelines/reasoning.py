@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from factory.filtering import reason_counts, rejects_of, row_keys, run_model, select_rows
+from factory.filtering import rejects_of, row_keys, run_model, select_rows
 from factory.generation import GenerateConfig
 from factory.judge import JudgeConfig
 from factory.scoring import ScoreConfig
@@ -59,8 +59,7 @@ def build(ctx, config: Config) -> None:
     keys = row_keys(kept)
     ctx.write("train", (sft_batch(b, category="reasoning", source=rollouts.ref) for b in select_rows(scored, keys)),
               total=len(keys))
-    counts = reason_counts(decisions)
-    ctx.note(filters=counts, queries={"reasoning_filter": sql},
+    ctx.note(queries={"reasoning_filter": sql},
              stats={"scored_rollouts": decisions.num_rows, "kept": len(keys), "problems": problems.num_rows,
                     "kept_problems": len(set(kept.column("problem_id").to_pylist()))},
              synthetic=bool(rollouts.manifest.get("synthetic")),

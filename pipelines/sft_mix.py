@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from collections import Counter
+
 import duckdb
+import pyarrow as pa
 
 from factory import config as envconfig
 from factory import sqlmodel
@@ -32,22 +35,22 @@ def build(ctx, config: Config) -> None:
     sql = sqlmodel.render(text, refs, {"seed": config.seed})
     con = duckdb.connect()
     con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'").fetchall()
-    tmp = ctx._sb.work / ".tmp"
+    tmp = ctx.work_dir / ".tmp"
     tmp.mkdir(exist_ok=True)
     con.execute(f"set temp_directory='{tmp}'").fetchall()
-    reader = con.sql(sql).to_arrow_reader(50_000)
-    n = ctx.write("train", _batches(reader))
-    mix = con.sql(f"select subset, category, count(*) as n from ({sql}) group by all order by all").fetchall()
+    mix: Counter[tuple[str, str]] = Counter()
+
+    def tallied(reader):
+        # the mix is counted as the rows stream to disk: no second pass over the union
+        for batch in reader:
+            counts = pa.table({"s": batch.column("subset"), "c": batch.column("category")}).group_by(["s", "c"])
+            for row in counts.aggregate([([], "count_all")]).to_pylist():
+                mix[(row["s"], row["c"])] += row["count_all"]
+            yield batch
+
+    n = ctx.write("train", tallied(con.sql(sql).to_arrow_reader(50_000)))
     con.close()
     ctx.note(stats={"rows": n, "epochs": config.epochs},
-             mix=[{"subset": s, "category": c, "rows": k} for s, c, k in mix], queries={"sft_mix": sql},
+             mix=[{"subset": s, "category": c, "rows": k} for (s, c), k in sorted(mix.items())], queries={"sft_mix": sql},
              synthetic=any(p.manifest.get("synthetic") for p in refs.values()),
              description=f"SFT mix of {refs['reasoning'].ref} and {refs['non-reasoning'].ref}")
-
-
-def _batches(reader):
-    while True:
-        try:
-            yield reader.read_next_batch()
-        except StopIteration:
-            return

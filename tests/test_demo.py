@@ -19,7 +19,7 @@ def test_demo_builds_everything_then_caches(store):
                      "rl-mix", "distill", "eval", "reasoning-rollouts", "reasoning-scored"):
         assert expected in names
     reasoning = store.get("reasoning").manifest
-    assert reasoning["synthetic"] and reasoning["filters"]["wrong"] > 0 and "reasoning_filter" in reasoning["queries"]
+    assert reasoning["synthetic"] and reasoning["rejects"]["wrong"] > 0 and "reasoning_filter" in reasoning["queries"]
     mix = store.get("sft-mix")
     assert mix.num_rows == store.get("reasoning").num_rows + store.get("non-reasoning").num_rows
     second = demo(store)
@@ -35,7 +35,6 @@ def test_demo_cli_prints_stages_lineage_and_query(store):
 
 
 def test_review_round_trip(store, tmp_path):
-    from factory.builder import run_build
     from factory.review import export_for_review, import_review
     from tests.builder_contract import build_with_parents
 
@@ -55,4 +54,3 @@ def test_review_round_trip(store, tmp_path):
     edited = [m for m in snap.to_arrow().to_pylist() if m["edited"]]
     assert edited[0]["messages"][-1]["content"].endswith("Edited by a reviewer: **42**.")
     assert import_review(store, tmp_path / "review").cached
-    del run_build

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Sequence
+from typing import Sequence
 
 from factory.rewards.base import Verdict
 from factory.rewards.math_worker import CORRECT, UNVERIFIABLE
