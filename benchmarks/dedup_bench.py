@@ -28,10 +28,10 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
-from factory.decontam import DecontamConfig, Decontaminator
-from factory.dedup import dedup_exact, near_dedup
-from factory.dedup_utils import SPACE, WORD, bmp_classes
-from factory.evalsets import EVALSETS
+from factory.curate.decontam import DecontamConfig, Decontaminator
+from factory.curate.dedup import dedup_exact, near_dedup
+from factory.curate.ngrams import SPACE, WORD, bmp_classes
+from factory.evals.benchmarks import EVALSETS
 from factory.sources import source_from_spec
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "evalsets"

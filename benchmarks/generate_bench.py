@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from factory import api  # noqa: E402
-from factory.backends.base import make_backend  # noqa: E402
-from factory.builder import BuildOptions, run_build  # noqa: E402
-from factory.generation import GenerateConfig, GenerationTask  # noqa: E402
-from factory.store import Store  # noqa: E402
-from factory.templates import get_template  # noqa: E402
+from factory.api.build import BuildOptions, run_build  # noqa: E402
+from factory.generate.backends.base import make_backend  # noqa: E402
+from factory.generate.generation import GenerateConfig, GenerationTask  # noqa: E402
+from factory.generate.templates import get_template  # noqa: E402
+from factory.store.store import Store  # noqa: E402
 
 TARGET_ROWS_PER_S = 50_000
 

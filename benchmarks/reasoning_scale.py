@@ -26,8 +26,8 @@ FLAWS = {"wrong_rate": 0.3, "mixed_language_rate": 0.05, "overlong_rate": 0.02, 
 STAGE = """
 import json, sys, time, resource
 sys.path.insert(0, {root!r})
-from factory.builder import BuildOptions, run_build
-from factory.store import Store
+from factory.api.build import BuildOptions, run_build
+from factory.store.store import Store
 store = Store({store!r})
 t0 = time.perf_counter()
 res = run_build(store, {builder!r}, json.loads({config!r}), name={name!r}, parents=json.loads({parents!r}),

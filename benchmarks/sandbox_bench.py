@@ -20,7 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from factory.rewards.base import Verdict
-from factory.sandbox import SandboxConfig, run_tests_batch, sandbox_info
+from factory.sandbox.runner import SandboxConfig, run_tests_batch, sandbox_info
 
 TESTS = '{"style": "stdio", "cases": [{"input": "", "output": "1\\n"}]}'
 

@@ -64,8 +64,8 @@ def main() -> None:
     from factory import api
     from factory.rewards.base import Verdict
     from factory.rewards.language import language_consistency
-    from factory.sandbox import run_tests_batch
-    from factory.store import Store
+    from factory.sandbox.runner import run_tests_batch
+    from factory.store.store import Store
     from pipelines.scored import Config
 
     tmp = Path(tempfile.mkdtemp(prefix="score-bench-"))

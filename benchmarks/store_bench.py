@@ -19,8 +19,8 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from factory import sql as sqlmod  # noqa: E402
-from factory.store import Store  # noqa: E402
+from factory.sql import query as sqlmod  # noqa: E402
+from factory.store.store import Store  # noqa: E402
 
 WORDS = np.array("wait let me check the sum again so x equals then we verify this step and the answer is".split())
 

@@ -126,7 +126,7 @@ def trace(expr: str, answer: str, style: str = "digits") -> str:
 
 
 def write(store, name: str, kind: str, rows: list[dict], config: dict):
-    from factory.ids import snapshot_id
+    from factory.store.ids import snapshot_id
 
     id_ = snapshot_id(f"tiny-r1-{kind}", "1.0.0", config)
     if store.find(name, id_) is not None:
@@ -150,8 +150,8 @@ def write_data(store, sft_df: pl.DataFrame, rl_df: pl.DataFrame, seed: int, styl
 
 def evaluate(model: str, held: pl.DataFrame, k: int = 4, temperature: float = 0.6, seed: int = 0) -> dict:
     """Held-out pass@1 (mean accuracy over k samples), its standard error over problems, and format rate."""
-    from factory.backends.base import Request, SamplingParams
-    from factory.backends.hf_transformers import TransformersBackend
+    from factory.generate.backends.base import Request, SamplingParams
+    from factory.generate.backends.hf_transformers import TransformersBackend
     from factory.rewards import get_reward
 
     backend = TransformersBackend(model, device="cpu", dtype="float32", batch_size=64)
@@ -194,7 +194,7 @@ def record(table: list, stage: str, model: str, evals: dict[str, pl.DataFrame], 
 def print_report(table: list, total: float, store, rollouts_ref: str, steps: int) -> None:
     import torch
 
-    from factory.sql import query_rows
+    from factory.sql.query import query_rows
 
     print(f"\n{'stage':<26} {'held-out pass@1':>16} {'RL-prompts pass@1':>18} {'format':>7} {'train s':>8}  "
           f"first held-out sample")
@@ -229,7 +229,7 @@ def main() -> None:
 
     import torch
 
-    from factory.store import Store
+    from factory.store.store import Store
     from trainers.grpo import train_grpo
     from trainers.sft import train_sft
 

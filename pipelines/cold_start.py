@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from factory.filtering import rejects_of, row_keys, run_model, select_rows
-from factory.generation import GenerateConfig
+from factory.curate.sft_format import sft_batch, to_readable
+from factory.generate.generation import GenerateConfig
 from factory.rewards.base import split_think
 from factory.rewards.readability import ReadabilityConfig
-from factory.scoring import ScoreConfig
-from factory.sft_format import sft_batch, to_readable
+from factory.rewards.scoring import ScoreConfig
+from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
 
 NAME = "cold-start"
 VERSION = "1.0.0"

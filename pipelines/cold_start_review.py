@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from factory.curate.review import read_review
+from factory.curate.sft_format import to_readable
 from factory.errors import InputError
-from factory.review import read_review
 from factory.sources.base import FileFingerprint
-from factory.sft_format import to_readable
 from schemas import message_type
 
 NAME = "cold-start-review"

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factory.decontam import DecontamConfig, Decontaminator
-from factory.dedup import DedupConfig, concat_rejects, dedup_and_decontaminate, dedup_exact
+from factory.curate.decontam import DecontamConfig, Decontaminator
+from factory.curate.dedup import DedupConfig, concat_rejects, dedup_and_decontaminate, dedup_exact
 
 NAME = "curated"
 VERSION = "1.0.0"
@@ -31,14 +31,14 @@ class Config:
     near_min_words: int = field(default=20, metadata={"help": "near-dedup only prompts with at least this many words"})
     decontam: DecontamConfig = field(default_factory=DecontamConfig)
     decontaminate_against: tuple[str, ...] = field(default=("aime_2024", "math_500", "gpqa_diamond", "livecodebench"),
-                                                   metadata={"help": f"eval sets (factory.evalsets) or {HELDOUT}"})
+                                                   metadata={"help": f"eval sets (factory.evals.benchmarks) or {HELDOUT}"})
     paths: dict[str, str] = field(default_factory=dict, metadata={"help": "eval set -> local file (offline)"})
     heldout_n: int = 100
     heldout_seed: int = 12345
 
 
 def eval_sources(config: Config) -> dict:
-    from factory.evalsets import load_evalset
+    from factory.evals.benchmarks import load_evalset
     from factory.sources import source_from_spec
 
     out = {}

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from factory.evaluation import metrics
-from factory.generation import GenerateConfig
-from factory.scoring import ScoreConfig
+from factory.evals.metrics import metrics
+from factory.generate.generation import GenerateConfig
+from factory.rewards.scoring import ScoreConfig
 
 NAME = "eval"
 VERSION = "1.0.0"
@@ -28,7 +28,7 @@ HELDOUT = "procedural-heldout"
 @dataclass(frozen=True)
 class Config:
     benchmarks: tuple[str, ...] = field(default=("aime_2024", "math_500", "gpqa_diamond", "livecodebench"),
-                                        metadata={"help": f"registry names (factory.evalsets) or {HELDOUT}"})
+                                        metadata={"help": f"registry names (factory.evals.benchmarks) or {HELDOUT}"})
     paths: dict[str, str] = field(default_factory=dict, metadata={"help": "benchmark -> local file (offline copies)"})
     heldout_n: int = field(default=100, metadata={"help": f"problems in {HELDOUT}"})
     heldout_seed: int = 12345
@@ -41,7 +41,7 @@ class Config:
 def problems_config(name: str, config: Config) -> dict:
     if name == HELDOUT:
         return {"source": "procedural", "n": config.heldout_n, "seed": config.heldout_seed}
-    from factory.evalsets import problems_config as registry_config
+    from factory.evals.benchmarks import problems_config as registry_config
 
     return registry_config(name, config.paths.get(name))
 

@@ -3,7 +3,7 @@
 A stage of its own, like generation: its id depends only on the scored rollouts, the judge
 model, the judge prompt version and sampling, so a filter change never re-judges, and a
 killed run resumes at the first unfinished shard. Rows qualify as in
-``factory.judge.is_judgeable``: a ground truth (``reference``, ``answer`` or
+``factory.generate.judge.is_judgeable``: a ground truth (``reference``, ``answer`` or
 ``metadata.reference``), no rule verdict (with ``only_unverified``), and a finished
 generation. The output feeds the reasoning filter's ``judgements`` ref: rows without a rule
 verdict take ``judge_correct`` from it.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from factory.judge import JudgeConfig, JudgeTask, shard_bounds
-from factory.judge_prompts import get_judge_prompt
+from factory.generate.judge import JudgeConfig, JudgeTask, shard_bounds
+from factory.generate.judge_prompts import get_judge_prompt
 from factory.progress import RowProgress
 
 NAME = "judged"

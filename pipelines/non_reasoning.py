@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factory.filtering import rejects_of, row_keys, run_model, select_rows
-from factory.generation import GenerateConfig
-from factory.sft_format import sft_batch
+from factory.curate.sft_format import sft_batch
+from factory.generate.generation import GenerateConfig
 from factory.sources.general import GeneralConfig, GeneralSource
+from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
 
 NAME = "non-reasoning"
 VERSION = "1.0.0"

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-
-from factory.sources.base import Source, source_from_spec
+from factory.sources.base import Source
+from factory.sources.registry import source_from_spec
 
 NAME = "problems"
 VERSION = "1.0.0"

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factory.templates import get_template
+from factory.generate.templates import get_template
 from schemas import message_type
 
 NAME = "r1-zero"

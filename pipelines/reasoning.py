@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from factory.filtering import rejects_of, row_keys, run_model, select_rows
-from factory.generation import GenerateConfig
-from factory.judge import JudgeConfig
-from factory.scoring import ScoreConfig
-from factory.sft_format import sft_batch
+from factory.curate.sft_format import sft_batch
+from factory.generate.generation import GenerateConfig
+from factory.generate.judge import JudgeConfig
+from factory.rewards.scoring import ScoreConfig
+from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
 
 NAME = "reasoning"
 VERSION = "1.1.0"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from factory.generation import GenerateConfig, GenerationProgress, GenerationTask
+from factory.generate.generation import GenerateConfig, GenerationProgress, GenerationTask
 
 NAME = "rollouts"
 VERSION = "1.0.0"

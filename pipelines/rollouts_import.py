@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from factory.row_files import read_row_file
 from factory.sources.base import FileFingerprint
+from factory.store.row_files import read_row_file
 
 NAME = "rollouts_import"
 VERSION = "1.0.0"

@@ -13,7 +13,7 @@ from typing import Iterator
 import pyarrow as pa
 
 from factory.progress import RowProgress
-from factory.scoring import ScoreConfig, score_batches
+from factory.rewards.scoring import ScoreConfig, score_batches
 
 NAME = "scored"
 VERSION = "1.0.0"
@@ -43,7 +43,7 @@ class ScoreTask:
         return max(1, math.ceil(self.num_rows / self.config.rows_per_shard))
 
     def __call__(self, shard: int) -> Iterator[pa.RecordBatch]:
-        from factory.snapshot import read_rows
+        from factory.store.snapshot import read_rows
 
         start = shard * self.config.rows_per_shard
         table = read_rows(self.files, start, min(start + self.config.rows_per_shard, self.num_rows))

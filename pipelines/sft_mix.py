@@ -6,15 +6,14 @@ mix (rows per subset and category) recorded in the manifest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from collections import Counter
+from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from factory import config as envconfig
-from factory import sqlmodel
+from factory import settings as envconfig
+from factory.sql import sqlmodel
 
 NAME = "sft-mix"
 VERSION = "1.0.0"

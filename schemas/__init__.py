@@ -7,8 +7,8 @@ rollout is a rollout plus reward columns), which are kept as they are.
 
 from __future__ import annotations
 
-from schemas._base import SchemaError, TableSchema, conform, message_type
 from schemas import judgements, problems, rejects, rl_prompts, rollouts, scored_rollouts, sft_samples
+from schemas._base import SchemaError, TableSchema, conform, message_type
 
 REGISTRY: dict[str, TableSchema] = {
     m.SPEC.kind: m.SPEC

@@ -13,7 +13,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture
 def store(tmp_path, monkeypatch):
-    from factory.store import Store
+    from factory.store.store import Store
 
     root = tmp_path / "store"
     monkeypatch.setenv("FACTORY_STORE", str(root))

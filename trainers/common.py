@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from factory.configs import load_yaml, merge, parse_set
-from factory.snapshot import Snapshot
-from factory.store import Store
+from factory.config_io import load_yaml, merge, parse_set
+from factory.store.snapshot import Snapshot
+from factory.store.store import Store
 
 MANIFEST = "factory_manifest.json"
 
@@ -117,7 +117,7 @@ def checkpoint_step(checkpoint: str | None) -> int:
 def finish(store: Store, trainer: Any, snap: Snapshot, kind: str, model: str, *, extra: dict[str, Any] | None = None,
            rollouts_ref: str | None = None, metrics: dict[str, Any] | None = None) -> TrainResult:
     """Save the model and tokenizer, write ``factory_manifest.json`` and register the model with the store."""
-    from factory.version import code_version
+    from factory.store.code_version import code_version
 
     out = Path(trainer.args.output_dir).resolve()
     trainer.save_model(str(out))
@@ -134,7 +134,7 @@ def finish(store: Store, trainer: Any, snap: Snapshot, kind: str, model: str, *,
         **(extra or {}),
     }
     (out / MANIFEST).write_text(json.dumps(record, indent=2, default=str) + "\n")
-    from factory.models_registry import register_model
+    from factory.store.models import register_model
 
     register_model(store, {k: v for k, v in record.items() if k != "trl_config"})
     return TrainResult(out, snap.ref, kind, trainer.state.global_step, dict(metrics or {}), rollouts_ref)

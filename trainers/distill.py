@@ -13,7 +13,7 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from factory.store import Store
+from factory.store.store import Store
 from trainers.common import TrainResult
 from trainers.sft import train_sft
 

@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from factory.ids import snapshot_id
 from factory.rewards.registry import for_trl, grader_versions
 from factory.rewards.reward_model import REWARD_MODEL, get_reward_model_reward, route_by_reward_type
-from factory.store import Store
+from factory.store.ids import snapshot_id
+from factory.store.store import Store
 from trainers.common import TrainResult, build_trl_config, checkpoint_step, finish, last_checkpoint, load_data
 
 R1_DEFAULTS = {"num_generations": 16}

@@ -28,8 +28,8 @@ import pyarrow.parquet as pq
 from transformers import TrainerCallback
 
 from factory.rewards.base import completion_texts
-from factory.store import SnapshotBuild
-from factory.writer import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SplitWriter, write_one_shard
+from factory.store.store import SnapshotBuild
+from factory.store.writer import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SplitWriter, write_one_shard
 
 KIND, SPLIT = "rollouts", "train"
 

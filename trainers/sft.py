@@ -19,8 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from factory.snapshot import Snapshot
-from factory.store import Store
+from factory.store.snapshot import Snapshot
+from factory.store.store import Store
 from trainers.common import TrainResult, build_trl_config, finish, last_checkpoint, load_data
 
 R1_DEFAULTS = {"num_train_epochs": 2, "assistant_only_loss": True}

@@ -8,17 +8,9 @@ implementation serves batch scoring of stored rollouts and GRPO training.
 from __future__ import annotations
 
 import re
-from enum import Enum
 from typing import Any, Sequence
 
-
-class Verdict(str, Enum):
-    """The three outcomes of a verifier. ``UNVERIFIABLE`` (gold unparseable, tests malformed)
-    is never counted as correct; it is reported so the data can be fixed."""
-
-    CORRECT = "correct"
-    WRONG = "wrong"
-    UNVERIFIABLE = "unverifiable"
+from schemas.verdict import Verdict  # noqa: F401  (re-exported: rewards speak verdicts)
 
 
 def completion_text(completion: Any) -> str:
@@ -66,7 +58,7 @@ def split_think(text: str) -> tuple[str, str]:
         if len(parts) >= 3:
             return parts[1].strip(), _R1_SPECIAL.join(parts[2:]).strip()
     m = None
-    for m in _THINK_END.finditer(text):
+    for m in _THINK_END.finditer(text):  # noqa: B007  (the last match is wanted)
         pass
     if m is not None:
         head = text[: m.start()]

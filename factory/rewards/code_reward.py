@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any, Callable, Sequence
 
 from factory.rewards.base import Verdict, broadcast, completion_texts, split_think
-from factory.sandbox import SandboxConfig, TestReport, run_tests_batch
+from factory.sandbox.runner import SandboxConfig, TestReport, run_tests_batch
 
 CODE_GRADER_VERSION = "1.0.0"
 

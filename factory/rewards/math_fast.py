@@ -7,7 +7,6 @@ from fractions import Fraction
 
 from factory.rewards.base import Verdict
 from factory.rewards.math_extract import MAX_ANSWER_CHARS
-from factory.rewards.math_numeric import SimpleExpr, compile_latex, evaluate, sample_points
 from factory.rewards.math_normalize import (
     Choice,
     Num,
@@ -18,6 +17,7 @@ from factory.rewards.math_normalize import (
     pred_choice,
     read,
 )
+from factory.rewards.math_numeric import SimpleExpr, compile_latex, evaluate, sample_points
 
 _C, _W = Verdict.CORRECT, Verdict.WRONG
 _REL_TOL = Fraction(1, 10_000)

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
+
 from factory.sources.base import (
     PROBLEMS,
     ColumnMapper,

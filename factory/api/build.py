@@ -1,0 +1,226 @@
+"""Runs builders: resolves parents, computes the content id, serves cache hits, writes and commits.
+
+A builder (``pipelines/<name>.py``) only declares: ``NAME``, ``VERSION``, ``RELEASE_NOTES``,
+``KIND``, a frozen ``Config``, ``PARENTS`` and ``build(ctx, config)``; optionally
+``sources(config) -> {name: Source}`` whose fingerprints enter the id. Everything that touches
+paths, workers or the store happens here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable
+
+import pyarrow as pa
+
+from factory.config_io import from_dict, merge, to_dict
+from factory.errors import FactoryError, SnapshotNotFound
+from factory.store.ids import snapshot_id
+from factory.store.snapshot import Snapshot
+from factory.store.store import SnapshotBuild, Store
+
+
+@dataclass
+class BuildOptions:
+    """How to run (never what to build: that is the config, which enters the id)."""
+
+    force: bool = False
+    quiet: bool = True
+    build_missing_parents: bool = True
+    backend: dict[str, Any] = field(default_factory=dict)  # runtime options of generation backends (url, key, ...)
+    judge: dict[str, Any] = field(default_factory=dict)  # runtime options of the LLM judge's backend
+    executor: str = "local"
+    executor_options: dict[str, Any] = field(default_factory=dict)  # ray: address, num_workers, ...
+    workers: int | None = None  # processes for CPU-bound shard tasks on the local executor (None: all cores)
+    log: Callable[[str], None] = lambda msg: None
+
+
+@dataclass
+class BuildResult:
+    snapshot: Snapshot
+    cached: bool
+    stages: list["BuildResult"] = field(default_factory=list)
+
+
+def load_builder(name: str) -> ModuleType:
+    """Import ``pipelines/<name>.py`` (``-`` becomes ``_``); unknown names list the known builders."""
+    module = name.replace("-", "_")
+    try:
+        mod = importlib.import_module(f"pipelines.{module}")
+    except ModuleNotFoundError as e:
+        if e.name != f"pipelines.{module}":
+            raise
+        raise SnapshotNotFound(f"unknown builder {name!r}; known builders: {', '.join(list_builders())}") from None
+    for attr in ("NAME", "VERSION", "Config", "build"):
+        if not hasattr(mod, attr):
+            raise FactoryError(f"pipelines/{module}.py is not a builder: it lacks {attr}")
+    return mod
+
+
+def list_builders() -> list[str]:
+    import pipelines
+
+    names = []
+    for info in pkgutil.iter_modules(pipelines.__path__):
+        if not info.name.startswith("_") and not info.name.endswith("_utils"):
+            mod = importlib.import_module(f"pipelines.{info.name}")
+            if hasattr(mod, "NAME") and hasattr(mod, "build"):
+                names.append(mod.NAME)
+    return sorted(names)
+
+
+class BuildContext:
+    """What ``build(ctx, config)`` may use: parents, stages, writers and manifest notes."""
+
+    def __init__(self, store: Store, builder: ModuleType, config: Any, parents: dict[str, Snapshot],
+                 sb: SnapshotBuild, options: BuildOptions):
+        self.store, self.builder, self.config, self.options = store, builder, config, options
+        self.parents = dict(parents)
+        self._sb = sb
+        self.name = sb.name
+        self.manifest: dict[str, Any] = {}
+        self.stages: list[BuildResult] = []
+
+    @property
+    def quiet(self) -> bool:
+        return self.options.quiet
+
+    def parent(self, name: str) -> Snapshot:
+        try:
+            return self.parents[name]
+        except KeyError:
+            raise FactoryError(f"builder {self.builder.NAME} asked for parent {name!r} it did not declare in PARENTS") from None
+
+    def stage(self, builder: str | ModuleType, config: Any = None, *, name: str | None = None,
+              parents: dict[str, str] | None = None) -> Snapshot:
+        """Build (or reuse) an intermediate snapshot — generation, judging — and record it as a parent."""
+        result = run_build(self.store, builder, config, name=name, parents=parents, options=self.options)
+        self.stages.append(result)
+        self.parents[result.snapshot.name] = result.snapshot
+        return result.snapshot
+
+    def write(self, split: str, batches: Iterable[pa.RecordBatch], total: int | None = None) -> int:
+        return self._sb.write(split, batches, total=total)
+
+    def write_rejects(self, batches: Iterable[pa.RecordBatch]) -> int:
+        return self._sb.write_rejects(batches)
+
+    def link_split(self, split: str, source: Snapshot, source_split: str | None = None) -> int:
+        """Reuse a parent's files as ``split`` (hard links): for snapshots that add metadata, not rows."""
+        return self._sb.link_split(split, source, source_split)
+
+    def run_shards(self, split: str, num_shards: int, task: Any, on_done: Callable[[int, int], None] | None = None,
+                   *, cpu_bound: bool = False) -> int:
+        """Run a shard task on the configured executor (``--executor local|ray``).
+
+        ``cpu_bound`` tasks (scoring) use a process per core when the executor is ``local``;
+        generation stays in one process, where its backend (a GPU engine, a connection pool) lives.
+        """
+        executor, opts = self.options.executor, dict(self.options.executor_options)
+        if executor == "local" and cpu_bound and (self.options.workers or 0) != 1:
+            executor, opts = "processes", {"num_workers": self.options.workers}
+        return self._sb.run_shards(split, num_shards, task, executor=executor, on_done=on_done, **opts)
+
+    @property
+    def work_dir(self) -> Path:
+        """The snapshot's work folder: finished parts live in ``data/``; scratch files may go elsewhere in it."""
+        return self._sb.work
+
+    def done_shards(self, split: str) -> dict[int, int]:
+        return self._sb._split(split).done_parts()
+
+    def note(self, **fields: Any) -> None:
+        """Add manifest fields: ``stats``, ``queries``, ``filters``, ``reports``, ``synthetic``, ``description``."""
+        for k, v in fields.items():
+            if isinstance(v, dict) and isinstance(self.manifest.get(k), dict):
+                self.manifest[k].update(v)
+            else:
+                self.manifest[k] = v
+
+
+def resolve_config(builder: ModuleType, config: Any) -> Any:
+    """The builder's Config from None (defaults), a dict of overrides (deep-merged onto the
+    defaults, so ``generate.seed=1`` keeps the other generate defaults), or a dataclass."""
+    if config is None:
+        return builder.Config()
+    if isinstance(config, builder.Config):
+        return config
+    if dataclasses.is_dataclass(config):
+        config = to_dict(config)
+    if not isinstance(config, dict):
+        raise TypeError(f"{builder.NAME} expects a {builder.Config.__name__} or a dict, got {type(config).__name__}")
+    return from_dict(builder.Config, merge(_defaults(builder.Config), config), where=f"{builder.NAME} config")
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """Field defaults as plain data, without running ``__post_init__`` checks on them."""
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.default is not dataclasses.MISSING:
+            value = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            value = f.default_factory()  # type: ignore[misc]
+        else:
+            continue
+        out[f.name] = to_dict(value) if dataclasses.is_dataclass(value) else value
+    return out
+
+
+def _resolve_parents(store: Store, builder: ModuleType, overrides: dict[str, str] | None,
+                     options: BuildOptions) -> dict[str, Snapshot]:
+    out = {}
+    for pname in getattr(builder, "PARENTS", ()):
+        ref = (overrides or {}).get(pname, pname)
+        try:
+            out[pname] = store.get(ref)
+        except SnapshotNotFound:
+            if "@" in ref or not options.build_missing_parents:
+                raise
+            options.log(f"parent {pname!r} is missing: building it with its default config")
+            out[pname] = run_build(store, pname, None, options=options).snapshot
+    return out
+
+
+def build_id(builder: ModuleType, config: Any, parents: dict[str, Snapshot]) -> tuple[str, dict[str, str]]:
+    sources = {k: s.fingerprint() for k, s in getattr(builder, "sources", lambda c: {})(config).items()}
+    pids = {k: s.ref for k, s in parents.items()}
+    return snapshot_id(builder.NAME, builder.VERSION, to_dict(config), pids, sources), sources
+
+
+def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, name: str | None = None,
+              parents: dict[str, str] | None = None, options: BuildOptions | None = None) -> BuildResult:
+    """Build one snapshot (or return the cached one): the library function behind ``factory build``."""
+    options = options or BuildOptions()
+    mod = load_builder(builder) if isinstance(builder, str) else builder
+    cfg = resolve_config(mod, config)
+    resolved = _resolve_parents(store, mod, parents, options)
+    id_, sources = build_id(mod, cfg, resolved)
+    out_name = name or mod.NAME
+    existing = store.find(out_name, id_)
+    if existing is not None and not options.force:
+        options.log(f"{existing.ref}: cache hit (same builder version, config and parents)")
+        return BuildResult(existing, cached=True)
+    if existing is not None:
+        store.remove(existing)
+        shutil.rmtree(store.root / ".work" / f"{out_name}@{id_}", ignore_errors=True)
+    with store.begin(out_name, id_, kind=getattr(mod, "KIND", None), quiet=options.quiet) as sb:
+        if sb.existing is not None:  # another process published it while we waited for the lock
+            return BuildResult(sb.existing, cached=True)
+        if sb.resumed:
+            options.log(f"{out_name}@{id_}: resuming an interrupted build")
+        ctx = BuildContext(store, mod, cfg, resolved, sb, options)
+        mod.build(ctx, cfg)
+        extra = dict(ctx.manifest)
+        extra.setdefault("release_note", getattr(mod, "RELEASE_NOTES", {}).get(mod.VERSION, ""))
+        extra.setdefault("parent_rows", {k: s.num_rows for k, s in resolved.items()})
+        snap = sb.commit(builder=mod.NAME, builder_version=mod.VERSION, config=to_dict(cfg),
+                         parents={k: s.ref for k, s in ctx.parents.items()}, sources=sources, **extra)
+    options.log(f"{snap.ref}: built ({snap.num_rows:,} rows)")
+    return BuildResult(snap, cached=False, stages=ctx.stages)
+

@@ -1,0 +1,14 @@
+"""The code sandbox: untrusted programs run isolated and resource-capped against test cases.
+
+May import: schemas and the core modules only (so rewards can use it); the harness imports nothing of the project."""
+
+from factory.sandbox.runner import (  # noqa: F401
+    RunResult,
+    SandboxConfig,
+    SandboxError,
+    TestReport,
+    run_program,
+    run_tests,
+    run_tests_batch,
+    sandbox_info,
+)
