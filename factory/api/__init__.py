@@ -8,6 +8,7 @@ from factory.api.commands import (  # noqa: F401
     gc,
     generate,
     import_review,
+    import_rollouts,
     ls,
     problems_ref,
     publish,

@@ -58,8 +58,14 @@ def gc(store: Store, *, dry_run: bool = True) -> list[Snapshot]:
     return victims
 
 
-def export(store: Store, ref: str, to: str | Path, *, overwrite: bool = False) -> Path:
-    """Copy a snapshot folder (Hub layout: README.md, manifest.json, data/) to ``to``."""
+def export(store: Store, ref: str, to: str | Path, *, overwrite: bool = False, format: str = "snapshot",
+           data_source: str | None = None) -> Path:
+    """Copy a snapshot folder (Hub layout: README.md, manifest.json, data/) to ``to``, or convert it
+    for another trainer (``format="trl"|"verl"``, see ``factory.curate.trainer_formats``)."""
+    from factory.curate.trainer_formats import FORMATS, write_export
+
+    if format not in ("snapshot", *FORMATS):
+        raise FactoryError(f"unknown export format {format!r}; choose from snapshot, {', '.join(FORMATS)}")
     snap = store.get(ref)
     dest = Path(to)
     if dest.exists() and any(dest.iterdir()):
@@ -69,7 +75,14 @@ def export(store: Store, ref: str, to: str | Path, *, overwrite: bool = False) -
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(snap.path, tmp)
+    if format == "snapshot":
+        shutil.copytree(snap.path, tmp)
+    else:
+        try:
+            write_export(snap, tmp, format, data_source=data_source)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     if dest.exists():
         dest.rmdir()
     tmp.rename(dest)
@@ -148,3 +161,14 @@ def import_review(store: Store, folder: str | Path, options: Any = None):
     source = store.get(meta["snapshot"])
     return run_build(store, "cold-start-review", {"review_file": str((folder / review.REVIEW_FILE).resolve())},
                      name=source.name, parents={"reviewed": source.ref}, options=options)
+
+
+def import_rollouts(store: Store, path: str | Path, format: str = "trl", *, prompts: str | None = None,
+                    model: str = "", output: str | None = None, options: Any = None):
+    """TRL ``log_completions`` Parquet or verl rollout JSONL dumps (a file or their folder) into a
+    rollouts snapshot; ``prompts`` (the snapshot trained on) gives the rows their problem ids."""
+    from factory.api.build import run_build
+
+    config = {"path": str(Path(path).resolve()), "format": format, "model": model,
+              "prompts": store.get(prompts).ref if prompts else ""}
+    return run_build(store, "trainer-rollouts", config, name=output or f"{format}-rollouts", options=options)

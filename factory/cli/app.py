@@ -134,8 +134,11 @@ def gc(yes: bool = typer.Option(False, "--yes", help="Really delete (default is 
 @friendly
 def export(ref: str = typer.Argument(...), to: Optional[Path] = typer.Option(None, "--to", help="Target folder."),
            for_review: Optional[Path] = typer.Option(None, "--for-review", help="Write an editable review file here."),
-           overwrite: bool = typer.Option(False, "--overwrite")) -> None:
-    """Copy a snapshot (Hub layout) to a folder, or export it for human review (--for-review DIR)."""
+           overwrite: bool = typer.Option(False, "--overwrite"),
+           format: str = typer.Option("snapshot", "--format", help="snapshot | trl | verl (columns those trainers read)."),
+           data_source: Optional[str] = typer.Option(None, "--data-source",
+                                                     help="verl data_source ({domain} is filled in); default r1-factory/{domain}.")) -> None:
+    """Copy a snapshot (Hub layout) to a folder, convert it for TRL/verl (--format), or export it for review."""
     if (to is None) == (for_review is None):
         raise typer.BadParameter("give exactly one of --to DIR or --for-review DIR")
     if for_review is not None:
@@ -144,8 +147,15 @@ def export(ref: str = typer.Argument(...), to: Optional[Path] = typer.Option(Non
         path = export_for_review(_store(), ref, for_review)
         typer.echo(f"wrote {path}: edit it, then run `factory import-review {for_review}`")
         return
-    dest = api.export(_store(), ref, to, overwrite=overwrite)
-    typer.echo(f"exported {_store().get(ref).ref} to {dest}")
+    dest = api.export(_store(), ref, to, overwrite=overwrite, format=format, data_source=data_source)
+    note = ""
+    if format != "snapshot":
+        import json
+
+        report = json.loads((dest / "factory_export.json").read_text())
+        left = sum(report["left_out"].values())
+        note = f" as {format}: {sum(report['rows'].values()):,} rows" + (f", {left:,} without a gold {format} can check left out" if left else "")
+    typer.echo(f"exported {_store().get(ref).ref} to {dest}{note}")
 
 
 @app.command("import-review")
@@ -158,6 +168,20 @@ def import_review(folder: Path = typer.Argument(..., help="The folder written by
     review = res.snapshot.manifest.get("review", {})
     typer.echo(f"{'cache hit' if res.cached else 'built'}: {res.snapshot.ref} "
                f"({review.get('edited', 0)} edited, {review.get('dropped', 0)} dropped, parent {review.get('reviewed')})")
+
+
+@app.command("import")
+@friendly
+def import_(path: Path = typer.Argument(..., help="A log file, or the folder of them."),
+            format: str = typer.Option(..., "--format", help="trl (log_completions Parquet) | verl (rollout JSONL dumps)"),
+            prompts: Optional[str] = typer.Option(None, "--prompts", help="The prompt snapshot trained on (gives problem ids)."),
+            model: str = typer.Option("", "--model", help="The policy that wrote the rollouts."),
+            output: Optional[str] = typer.Option(None, "--output", help="Snapshot name (default FORMAT-rollouts).")) -> None:
+    """Import another trainer's logged rollouts (TRL, verl) as a rollouts snapshot."""
+    res = api.import_rollouts(_store(), path, format, prompts=prompts, model=model, output=output)
+    stats = res.snapshot.manifest.get("stats", {})
+    typer.echo(f"{'cache hit' if res.cached else 'built'}: {res.snapshot.ref} ({stats.get('rows', 0):,} rows, "
+               f"{stats.get('matched_rows', 0):,} matched to prompts, {stats.get('steps', 0)} steps)")
 
 
 @app.command()

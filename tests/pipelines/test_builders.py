@@ -58,3 +58,8 @@ class TestEval(BuilderTestCase):
     BUILDER = "eval"
     EXPECTED_ROWS = 1
     TRAINING_DATA = False  # the eval snapshot is the metrics table
+
+
+class TestTrainerRollouts(BuilderTestCase):
+    BUILDER = "trainer-rollouts"
+    EXPECTED_ROWS = 12  # tests/fixtures/rollouts/verl_dump.jsonl: 2 steps x 3 prompts x 2 samples
