@@ -23,6 +23,29 @@ def openai_api_key() -> str | None:
     return os.environ.get("OPENAI_API_KEY") or None
 
 
+SECRET_WORDS = {"token", "secret", "password", "passwd", "credential", "credentials", "apikey"}
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether an option name holds a secret (``api_key``, ``hf_token``, ...); ``*_file`` names a file.
+
+    >>> [is_secret_key(k) for k in ("api_key", "hf_token", "api_key_file", "max_tokens", "tokenizer")]
+    [True, True, False, False, False]
+    """
+    parts = key.lower().rsplit(".", 1)[-1].replace("-", "_").split("_")
+    if parts[-1] == "file":
+        return False
+    return bool(SECRET_WORDS & set(parts)) or any(a == "api" and b == "key" for a, b in zip(parts, parts[1:]))
+
+
+def read_secret_file(path: str | os.PathLike) -> str:
+    """A secret kept in a file (``--runtime api_key_file=PATH``): argv and configs only name the file."""
+    try:
+        return Path(path).expanduser().read_text().strip()
+    except OSError as e:
+        raise ValueError(f"cannot read the secret file {path}: {e.strerror}") from None
+
+
 def debug_enabled() -> bool:
     """``FACTORY_DEBUG=1`` shows tracebacks like ``--debug``."""
     return os.environ.get("FACTORY_DEBUG", "") not in ("", "0", "false")

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from factory.evals.metrics import metrics
+from factory.generate.backends.base import backend_is_synthetic
 from factory.generate.generation import GenerateConfig
 from factory.rewards.scoring import ScoreConfig
 
@@ -57,5 +58,5 @@ def build(ctx, config: Config) -> None:
         rows.append({"benchmark": bench, "model": gen.model, "backend": gen.backend, **m})
     table = pa.Table.from_pylist(rows)
     ctx.write("train", table.to_batches())
-    ctx.note(metrics=rows, synthetic=gen.backend.startswith("scripted"),
+    ctx.note(metrics=rows, synthetic=backend_is_synthetic(gen.backend),
              description=f"pass@1 over k={config.k} samples and cons@{config.k} on {', '.join(config.benchmarks)}")

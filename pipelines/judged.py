@@ -18,6 +18,7 @@ from __future__ import annotations
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from factory.generate.backends.base import backend_is_synthetic
 from factory.generate.judge import JudgeConfig, JudgeTask, shard_bounds
 from factory.generate.judge_prompts import get_judge_prompt
 from factory.progress import RowProgress
@@ -46,7 +47,7 @@ def build(ctx, config: JudgeConfig) -> None:
 
         ctx.write("train", [pa.RecordBatch.from_pylist([], schema=schemas.get("judgements").schema)])
         ctx.note(judge={"backend": config.backend, "model": config.model, "prompt": config.prompt},
-                 stats={"judged": 0, "judge_calls": 0}, synthetic=config.backend.startswith("scripted"),
+                 stats={"judged": 0, "judge_calls": 0}, synthetic=backend_is_synthetic(config.backend),
                  description=f"nothing to judge: every row of {scored.ref} has a rule verdict")
         return
     task = JudgeTask(files, shard_bounds(files, config.prompts_per_shard), config,
@@ -61,10 +62,9 @@ def build(ctx, config: JudgeConfig) -> None:
             "summary_only": config.summary_only}
     if task.backend is not None:
         info.update({k: v for k, v in task.backend.info().items() if k != "backend"})
-        info["synthetic"] = task.backend.synthetic
         task.backend.close()
     stats = _stats(ctx.work_dir / "data")
-    ctx.note(judge=info, stats=stats, synthetic=bool(info.get("synthetic", config.backend.startswith("scripted"))),
+    ctx.note(judge=info, stats=stats, synthetic=backend_is_synthetic(config.backend),
              description=f"{stats['judged']:,} rows of {scored.ref} judged by {config.backend}:{config.model} "
                          f"with {prompt.ref}")
 

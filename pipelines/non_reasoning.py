@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factory.curate.sft_format import sft_batch
+from factory.generate.backends.base import backend_is_synthetic
 from factory.generate.generation import GenerateConfig
 from factory.sources.general import GeneralConfig, GeneralSource
 from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
@@ -72,5 +73,5 @@ def build(ctx, config: Config) -> None:
     ctx.write("train", batches())
     ctx.note(queries={"non_reasoning_filter": sql},
              stats={"prompts": prompts.num_rows, "self_cognition": n_self, "kept_generated": len(keys)},
-             synthetic=config.generate.backend.startswith("scripted"),
+             synthetic=backend_is_synthetic(config.generate.backend),
              description=f"non-reasoning SFT samples answered by {config.generate.backend}:{config.generate.model}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from factory.generate.backends.base import backend_is_synthetic
 from factory.generate.generation import GenerateConfig, GenerationProgress, GenerationTask
 
 NAME = "rollouts"
@@ -24,5 +25,5 @@ def build(ctx, config: GenerateConfig) -> None:
     if task.backend is not None:
         info.update(task.backend.info())
         task.backend.close()
-    ctx.note(synthetic=config.backend == "scripted", generation=info,
+    ctx.note(synthetic=backend_is_synthetic(config.backend), generation=info,
              description=f"{config.samples_per_prompt} samples per prompt from {config.backend}:{config.model}")

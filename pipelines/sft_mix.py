@@ -50,6 +50,7 @@ def build(ctx, config: Config) -> None:
     n = ctx.write("train", tallied(con.sql(sql).to_arrow_reader(50_000)))
     con.close()
     ctx.note(stats={"rows": n, "epochs": config.epochs},
-             mix=[{"subset": s, "category": c, "rows": k} for (s, c), k in sorted(mix.items())], queries={"sft_mix": sql},
+             mix=[{"subset": s, "category": c, "rows": k} for (s, c), k in sorted(mix.items())],
+             queries={"sft_mix": sqlmodel.stored_sql(text, refs, {"seed": config.seed})},
              synthetic=any(p.manifest.get("synthetic") for p in refs.values()),
              description=f"SFT mix of {refs['reasoning'].ref} and {refs['non-reasoning'].ref}")

@@ -187,6 +187,18 @@ def _resolve_parents(store: Store, builder: ModuleType, overrides: dict[str, str
     return out
 
 
+def _refuse_secrets(config: Any, builder: str, where: str = "") -> None:
+    """A config enters the id and the published manifest: a secret in it would be published."""
+    from factory import settings
+
+    if isinstance(config, dict):
+        for k, v in config.items():
+            if settings.is_secret_key(str(k)) and v not in (None, ""):
+                raise FactoryError(f"{builder} config key {where}{k} holds a secret, and configs are published: "
+                                   f"use the environment (OPENAI_API_KEY, HF_TOKEN) or a *_file runtime option")
+            _refuse_secrets(v, builder, f"{where}{k}.")
+
+
 def build_id(builder: ModuleType, config: Any, parents: dict[str, Snapshot]) -> tuple[str, dict[str, str]]:
     sources = {k: s.fingerprint() for k, s in getattr(builder, "sources", lambda c: {})(config).items()}
     pids = {k: s.ref for k, s in parents.items()}
@@ -199,6 +211,7 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
     options = options or BuildOptions()
     mod = load_builder(builder) if isinstance(builder, str) else builder
     cfg = resolve_config(mod, config)
+    _refuse_secrets(to_dict(cfg), mod.NAME)
     resolved = _resolve_parents(store, mod, parents, options)
     id_, sources = build_id(mod, cfg, resolved)
     out_name = name or mod.NAME
@@ -217,6 +230,8 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
         ctx = BuildContext(store, mod, cfg, resolved, sb, options)
         mod.build(ctx, cfg)
         extra = dict(ctx.manifest)
+        # made from synthetic rows (a scripted teacher's, a scripted judge's) is synthetic too
+        extra["synthetic"] = bool(extra.get("synthetic")) or any(p.manifest.get("synthetic") for p in ctx.parents.values())
         extra.setdefault("release_note", getattr(mod, "RELEASE_NOTES", {}).get(mod.VERSION, ""))
         extra.setdefault("parent_rows", {k: s.num_rows for k, s in resolved.items()})
         snap = sb.commit(builder=mod.NAME, builder_version=mod.VERSION, config=to_dict(cfg),

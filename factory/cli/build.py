@@ -17,6 +17,18 @@ def _log(msg: str) -> None:
     render.console.print(f"[dim]·[/dim] {msg}")
 
 
+def runtime_options(items: list[str] | None) -> dict:
+    """``--runtime KEY=VALUE`` options; a secret there would show in ``ps`` and shell history, so it is refused."""
+    from factory import settings
+
+    opts = parse_set(items)
+    for key in opts:
+        if settings.is_secret_key(key):
+            raise ValueError(f"--runtime {key}=... puts a secret on the command line: set OPENAI_API_KEY in the "
+                             f"environment, or pass --runtime {key}_file=PATH (a file holding it)")
+    return opts
+
+
 @app.command()
 @friendly
 def build(
@@ -39,7 +51,7 @@ def build(
             cfg = merge(cfg, {"generate": {key: value}})
     parents = dict(p.split("=", 1) for p in parent or [])
     res = run_build(_store(), name, cfg, name=output, parents=parents,
-                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=parse_set(runtime), executor=executor))
+                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=runtime_options(runtime), executor=executor))
     status = "cache hit" if res.cached else "built"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
 
@@ -59,7 +71,7 @@ def generate(
     prompts_per_shard: int = typer.Option(256, "--prompts-per-shard"),
     limit: Optional[int] = typer.Option(None, "--limit", help="Only the first N problems."),
     option: Optional[List[str]] = typer.Option(None, "--option", help="KEY=VALUE backend option that changes output (repeatable)."),
-    runtime: Optional[List[str]] = typer.Option(None, "--runtime", help="KEY=VALUE runtime option: base_url, api_key, max_concurrency, tensor_parallel_size ..."),
+    runtime: Optional[List[str]] = typer.Option(None, "--runtime", help="KEY=VALUE runtime option: base_url, api_key_file, max_concurrency, tensor_parallel_size ..."),
     executor: str = typer.Option("local", "--executor", help="local | ray"),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Existing Ray cluster (default: start a local one)."),
     num_workers: int = typer.Option(2, "--num-workers", help="Ray actors (one backend each)."),
@@ -68,15 +80,12 @@ def generate(
 ) -> None:
     """Generate rollouts (n samples per prompt) into a snapshot: sharded and resumable after kill -9."""
     from factory import api
-    from factory import settings as envconfig
     from factory.generate.generation import GenerateConfig
 
     cfg = GenerateConfig(backend=backend, model=model, backend_options=parse_set(option), template=template,
                          samples_per_prompt=samples_per_prompt, temperature=temperature, top_p=top_p,
                          max_tokens=max_tokens, seed=seed, prompts_per_shard=prompts_per_shard, limit=limit)
-    rt = parse_set(runtime)
-    if backend == "openai" and "api_key" not in rt and envconfig.openai_api_key():
-        rt["api_key"] = envconfig.openai_api_key()
+    rt = runtime_options(runtime)  # the openai backend reads OPENAI_API_KEY itself, wherever it runs
     ex_opts = {"address": ray_address, "num_workers": num_workers} if executor == "ray" else {}
     opts = BuildOptions(quiet=quiet, log=_log, backend=rt, executor=executor, executor_options=ex_opts)
     res = api.generate(_store(), problems, cfg, output=output, options=opts)

@@ -1,7 +1,8 @@
 """The DuckDB catalog: derived from the manifests alone, so it can be deleted and rebuilt any time.
 
 One view per snapshot name (latest), per ``name@id``, and per extra split (``name__test``,
-``name__rejects``); names with ``-`` also get an ``_`` alias so ``cold_start`` needs no quotes.
+``name__rejects``); names with ``-`` also get an ``_`` alias so ``cold_start`` needs no quotes
+(an exact name wins over a colliding alias; new names that would collide are refused at build time).
 Tables ``snapshots`` and ``lineage`` describe the store itself. The file is rebuilt into a
 temp file and renamed, so open readers never see a half-built catalog.
 """
@@ -18,6 +19,7 @@ import duckdb
 
 from factory import settings as envconfig
 from factory.sql.sqlmodel import read_parquet_sql
+from factory.store.ids import sql_names
 from factory.store.models import all_models
 from factory.store.snapshot import Snapshot
 from factory.store.store import Store
@@ -29,21 +31,26 @@ def _q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def view_names(snap: Snapshot, latest: bool) -> Iterator[tuple[str, str]]:
-    """(view name, split) pairs for one snapshot."""
-    bases = [snap.ref]
-    if latest:
-        bases.append(snap.name)
-        if "-" in snap.name:
-            bases.append(snap.name.replace("-", "_"))
+def view_names(snap: Snapshot, latest: bool) -> Iterator[tuple[int, str, str]]:
+    """(priority, view name, split) for one snapshot: 0 exact names, 1 their split views, 2 ``_`` aliases.
+
+    When two snapshots claim one view (``c-d`` and ``c_d`` both alias to ``c_d``; ``x`` has the
+    split view ``x__rejects`` and another snapshot is named ``x__rejects``), the lower priority
+    wins, so an exact name always beats an alias and no collision can break the catalog.
+    """
+    bases = [(0, snap.ref)] + ([(0, n) if n == snap.name else (2, n) for n in sql_names(snap.name)] if latest else [])
     splits = [snap.default_split] + [s for s in snap.manifest.get("splits", {}) if s != snap.default_split]
-    for base in bases:
+    for prio, base in bases:
         for split in splits:
-            yield (base if split == snap.default_split else f"{base}__{split}"), split
+            if split == snap.default_split:
+                yield prio, base, split
+            else:
+                yield max(prio, 1), f"{base}__{split}", split
 
 
-def store_fingerprint(store: Store) -> str:
-    refs = [s.ref for s in store.list()] + [str(m.get("path")) for m in all_models(store)]
+def store_fingerprint(snaps: list[Snapshot], models: list[dict]) -> str:
+    """What the catalog was built from; a changed store means a stale catalog."""
+    refs = [s.ref for s in snaps] + [str(m.get("path")) for m in models]
     return hashlib.sha256("\n".join(refs).encode()).hexdigest()[:16]
 
 
@@ -70,7 +77,9 @@ class Catalog:
         return self.path
 
     def _create(self, con: duckdb.DuckDBPyConnection) -> None:
-        snaps = self.store.list()
+        # the fingerprint is of what is read here, first: a snapshot committed while the views
+        # are built changes the store's fingerprint, so the next use rebuilds and gets its view
+        snaps, models = self.store.list(), all_models(self.store)
         latest = {s.name: s for s in snaps}  # list() is oldest-first per name
         con.execute(
             "create table snapshots (name varchar, id varchar, ref varchar, latest boolean, builder varchar,"
@@ -80,6 +89,7 @@ class Catalog:
         con.execute("create table lineage (name varchar, id varchar, parent_name varchar, parent_id varchar)")
         con.execute("create table models (path varchar, trainer varchar, data_ref varchar, created_at varchar, manifest varchar)")
         con.execute("create table _catalog_meta (fingerprint varchar)")
+        views: list[tuple[int, str, str, Snapshot]] = []
         for s in snaps:
             m = s.manifest
             con.execute(
@@ -90,12 +100,16 @@ class Catalog:
             for pref in s.parents.values():
                 pname, _, pid = pref.partition("@")
                 con.execute("insert into lineage values (?,?,?,?)", [s.name, s.id, pname, pid])
-            for view, split in view_names(s, latest[s.name] is s):
+            views += [(prio, view, split, s) for prio, view, split in view_names(s, latest[s.name] is s)]
+        taken: set[str] = set()
+        for _, view, split, s in sorted(views, key=lambda v: (v[0], v[1], v[3].name)):
+            if view.lower() not in taken:  # DuckDB names are case-insensitive
+                taken.add(view.lower())
                 con.execute(f"create view {_q(view)} as select * from {read_parquet_sql(s.files(split))}")
-        for model in all_models(self.store):
+        for model in models:
             con.execute("insert into models values (?,?,?,?,?)", [model.get("path"), model.get("trainer"),
                         model.get("data_ref"), model.get("created_at"), json.dumps(model, default=str)])
-        con.execute("insert into _catalog_meta values (?)", [store_fingerprint(self.store)])
+        con.execute("insert into _catalog_meta values (?)", [store_fingerprint(snaps, models)])
 
     def is_fresh(self) -> bool:
         if not self.path.exists():
@@ -108,7 +122,7 @@ class Catalog:
                 con.close()
         except (duckdb.Error, TypeError):
             return False
-        return fp == store_fingerprint(self.store)
+        return fp == store_fingerprint(self.store.list(), all_models(self.store))
 
     def connect(self) -> duckdb.DuckDBPyConnection:
         """A read-only connection on a fresh catalog, with bounded memory and spill to disk."""

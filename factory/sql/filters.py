@@ -23,7 +23,8 @@ EMPTY_JUDGEMENTS = ("(select NULL::varchar as problem_id, NULL::integer as sampl
 
 def run_model(model: str, refs: dict[str, Snapshot | str], variables: dict[str, Any],
               split: str | None = None) -> tuple[pa.Table, str]:
-    """Run SQL model ``model`` and check its contracts; returns (result table, the SQL that ran)."""
+    """Run SQL model ``model`` and check its contracts; returns (result table, the SQL that ran,
+    in its stored form: parents as ``{{ ref('name@id') }}``)."""
     text, contracts = sqlmodel.load(model)
     sql = sqlmodel.render(text, refs, variables, split)
     con = duckdb.connect()
@@ -35,7 +36,7 @@ def run_model(model: str, refs: dict[str, Snapshot | str], variables: dict[str, 
         table = con.sql("select * from model_result order by all").to_arrow_table()
     finally:
         con.close()
-    return table, sql
+    return table, sqlmodel.stored_sql(text, refs, variables)
 
 
 def row_keys(table: pa.Table | pa.RecordBatch, id_col: str = "problem_id", idx_col: str = "sample_idx") -> pa.Array:

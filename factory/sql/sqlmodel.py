@@ -1,8 +1,8 @@
 """dbt-style SQL models: one SELECT per .sql file, parents only through ``ref()``, contracts in YAML.
 
 ``{{ ref('scored') }}`` becomes a ``read_parquet([...])`` over that parent snapshot's files and
-``{{ var('k') }}`` a SQL literal from the builder's config, so the query stored in the
-manifest is exactly what ran. Contracts (``unique``, ``not_null``, ``accepted_values``) are
+``{{ var('k') }}`` a SQL literal from the builder's config. The manifest stores the query with
+``{{ ref('name@id') }}`` in place of file lists (``stored_sql``): exactly what ran, with no local path. Contracts (``unique``, ``not_null``, ``accepted_values``) are
 checked on the result before anything is written.
 """
 
@@ -46,6 +46,15 @@ def load(name: str) -> tuple[str, dict[str, Any]]:
     return sql, (yaml.safe_load(spec.read_text()) or {}) if spec.exists() else {}
 
 
+def _sub_vars(sql: str, variables: dict[str, Any]) -> str:
+    def var(m: re.Match) -> str:
+        if m.group(1) not in variables:
+            raise BuildError(f"SQL model uses var('{m.group(1)}') that the config does not provide")
+        return _literal(variables[m.group(1)])
+
+    return _VAR.sub(var, sql)
+
+
 def render(sql: str, refs: dict[str, Snapshot | str], variables: dict[str, Any], split: str | None = None) -> str:
     """Substitute ``ref()`` and ``var()``; unknown names are errors naming the model's needs."""
 
@@ -58,12 +67,27 @@ def render(sql: str, refs: dict[str, Snapshot | str], variables: dict[str, Any],
             return target
         return read_parquet_sql(target.files(split))
 
-    def var(m: re.Match) -> str:
-        if m.group(1) not in variables:
-            raise BuildError(f"SQL model uses var('{m.group(1)}') that the config does not provide")
-        return _literal(variables[m.group(1)])
+    return _sub_vars(_REF.sub(ref, sql), variables)
 
-    return _VAR.sub(var, _REF.sub(ref, sql))
+
+def stored_sql(sql: str, refs: dict[str, Snapshot | str], variables: dict[str, Any]) -> str:
+    """The form of a model's SQL that manifests keep: ``var()`` substituted, each parent as
+    ``{{ ref('name@id') }}`` — no local path, so a published card says exactly what ran
+    wherever the store lives; ``resolve_refs`` turns it back into runnable SQL."""
+
+    def ref(m: re.Match) -> str:
+        target = refs.get(m.group(1))
+        if target is None:
+            raise BuildError(f"SQL model refers to ref('{m.group(1)}') but only {sorted(refs)} are available")
+        return target if isinstance(target, str) else "{{ ref('" + target.ref + "') }}"
+
+    return _sub_vars(_REF.sub(ref, sql), variables)
+
+
+def resolve_refs(sql: str, store: Any, split: str | None = None) -> str:
+    """Resolve stored ``{{ ref('name@id') }}`` against ``store`` (a ``Store``) at run time."""
+    names = set(_REF.findall(sql))
+    return render(sql, {n: store.get(n) for n in names}, {}, split)
 
 
 def check_contracts(con: duckdb.DuckDBPyConnection, relation: str, contracts: dict[str, Any]) -> None:

@@ -67,3 +67,39 @@ def check_name(name: str) -> str:
     if id_ is not None:
         raise ValueError(f"snapshot name {name!r} must not contain '@'")
     return name_
+
+
+def sql_names(name: str) -> list[str]:
+    """The catalog's view names of a snapshot name: itself, and with ``-`` as ``_`` (no quotes needed).
+
+    >>> sql_names("cold-start")
+    ['cold-start', 'cold_start']
+    """
+    alias = name.replace("-", "_")
+    return [name] if alias == name else [name, alias]
+
+
+def check_view_aliases(name: str, existing: list[str]) -> None:
+    """Refuse a new snapshot name whose SQL views would collide with an existing name's.
+
+    ``c_d`` collides with ``c-d`` (both are the view ``c_d``); ``x__rejects`` with ``x``, whose
+    split views are ``x__<split>``. The catalog would have to drop one of them.
+
+    >>> check_view_aliases("c_d", ["c-d"])
+    Traceback (most recent call last):
+    ...
+    factory.errors.InputError: snapshot name 'c_d' collides with the existing snapshot 'c-d' in SQL (view c_d); choose another name
+    """
+    from factory.errors import InputError
+
+    mine = sql_names(name)
+    for other in existing:
+        if other == name:
+            continue
+        theirs = sql_names(other)
+        for a in mine:
+            for b in theirs:
+                if a == b or a.startswith(b + "__") or b.startswith(a + "__"):
+                    view = a if a == b else min(a, b, key=len) + "__…"
+                    raise InputError(f"snapshot name {name!r} collides with the existing snapshot {other!r} in SQL "
+                                     f"(view {view}); choose another name")

@@ -27,7 +27,8 @@ from factory import settings as envconfig
 from factory.errors import SnapshotNotFound
 from factory.store.card import render_card
 from factory.store.code_version import code_version
-from factory.store.ids import check_name, parse_ref
+from factory.store.durable import fsync_dir, mkdirs_durable, write_text_durable
+from factory.store.ids import check_name, check_view_aliases, parse_ref
 from factory.store.locks import file_lock
 from factory.store.snapshot import CARD, MANIFEST, REJECTS, Snapshot
 from factory.store.writer import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SplitWriter, finalize_parts
@@ -140,9 +141,14 @@ class SnapshotBuild:
         # One build per snapshot at a time: a second process waits, then finds it published.
         self._lock_cm = self.store.lock(f"build-{self.name}@{self.id}")
         self._lock_cm.__enter__()
-        self.existing = self.store.find(self.name, self.id)
-        if self.existing is None:
-            self.work.mkdir(parents=True, exist_ok=True)
+        try:
+            self.existing = self.store.find(self.name, self.id)
+            if self.existing is None:
+                check_view_aliases(self.name, self.store.names())
+                self.work.mkdir(parents=True, exist_ok=True)
+        except BaseException:
+            self._lock_cm.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -223,12 +229,15 @@ class SnapshotBuild:
         if not any(s != REJECTS for s in splits):
             raise ValueError(f"snapshot {self.ref} has no data split; write at least one before commit()")
         manifest = self._manifest(splits, builder, builder_version, config, parents, sources, extra)
-        (self.work / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
-        (self.work / CARD).write_text(render_card(manifest))
+        write_text_durable(self.work / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
+        write_text_durable(self.work / CARD, render_card(manifest))
+        fsync_dir(self.work)
         final = self.store.root / self.name / self.id
         with self.store.lock():
-            final.parent.mkdir(parents=True, exist_ok=True)
+            mkdirs_durable(final.parent)
             os.rename(self.work, final)
+            fsync_dir(final.parent)  # the new entry: the commit itself
+            fsync_dir(self.work.parent)  # the old entry is gone: a crash never resurrects the work folder
         return Snapshot.open(final)
 
     def _manifest(self, splits, builder, builder_version, config, parents, sources, extra) -> dict[str, Any]:

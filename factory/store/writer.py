@@ -19,9 +19,12 @@ import pyarrow.parquet as pq
 import schemas
 from factory.errors import InputError
 from factory.progress import RowProgress
+from factory.store.durable import fsync_dir, fsync_file
 from factory.store.snapshot import DATA, REJECTS
 
-PART = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-(?P<part>\d{5})\.parquet$")
+# a part is ``<split>-NNNNN.parquet`` while written, ``<split>-NNNNN-of-NNNNN.parquet`` once finalized;
+# both count as finished, so a kill -9 in the middle of the final renames still resumes
+PART = re.compile(r"^(?P<split>[A-Za-z0-9_]+)-(?P<part>\d{5})(?:-of-(?P<of>\d{5}))?\.parquet$")
 DEFAULT_MAX_ROWS = 2_000_000
 DEFAULT_MAX_BYTES = 512 * 2**20
 ROW_GROUP_ROWS = 100_000
@@ -69,9 +72,9 @@ class _PartWriter:
 
     def close(self) -> None:
         self.writer.close()
-        with open(self.tmp, "rb") as f:
-            os.fsync(f.fileno())
+        fsync_file(self.tmp)
         os.rename(self.tmp, self.final)
+        fsync_dir(self.final.parent)
 
 
 class SplitWriter:
@@ -163,7 +166,10 @@ def finalize_parts(work: Path) -> dict[str, dict]:
             final = data_dir / f"{split}-{i:05d}-of-{len(items):05d}.parquet"
             rows += pq.read_metadata(p).num_rows
             nbytes += p.stat().st_size
-            os.rename(p, final)
+            if p != final:  # already renamed by a run killed in the middle of this loop
+                os.rename(p, final)
             files.append(f"{DATA}/{final.name}")
         splits[split] = {"rows": rows, "files": files, "bytes": nbytes}
+    if parts:
+        fsync_dir(data_dir)
     return splits

@@ -144,6 +144,20 @@ class Backend(ABC):
         self.close()
 
 
+def backend_is_synthetic(name: str) -> bool:
+    """Whether backend ``name`` writes synthetic text, from its class (no engine is built).
+
+    The driver of a Ray run never builds a backend, so manifests ask the class, not an instance.
+
+    >>> backend_is_synthetic("scripted_general"), backend_is_synthetic("openai")
+    (True, False)
+    """
+    if name not in _BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; choose one of {sorted(_BACKENDS)}")
+    module_name, cls_name = _BACKENDS[name].split(":")
+    return bool(getattr(importlib.import_module(module_name), cls_name).synthetic)
+
+
 def make_backend(name: str, model: str, **options: Any) -> Backend:
     """Build a backend by name.
 

@@ -40,7 +40,9 @@ class OpenAICompatBackend(Backend):
     Args:
         model: the served model name.
         base_url: server root including ``/v1``, e.g. ``http://localhost:8000/v1``.
-        api_key: sent as ``Authorization: Bearer``; never written to manifests.
+        api_key: sent as ``Authorization: Bearer``; never written to manifests. Default: the
+            contents of ``api_key_file``, else ``OPENAI_API_KEY``.
+        api_key_file: a file holding the key (what the CLI takes: secrets never sit on argv).
         max_concurrency: most HTTP requests in flight at once.
         timeout_s: per-attempt timeout (connect, read, write).
         max_retries: retries after the first attempt before a request ends as an error.
@@ -54,7 +56,7 @@ class OpenAICompatBackend(Backend):
     name = "openai"
 
     def __init__(self, model: str, *, base_url: str = "http://localhost:8000/v1",
-                 api_key: str | None = None, max_concurrency: int = 64, timeout_s: float = 600.0,
+                 api_key: str | None = None, api_key_file: str | None = None, max_concurrency: int = 64, timeout_s: float = 600.0,
                  max_retries: int = 6, backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
                  price_per_mtok_in: float = 0.0, price_per_mtok_out: float = 0.0,
                  extra_body: dict[str, Any] | None = None) -> None:
@@ -72,6 +74,10 @@ class OpenAICompatBackend(Backend):
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
         self.price_in, self.price_out = price_per_mtok_in, price_per_mtok_out
         self.extra_body = dict(extra_body or {})
+        from factory import settings
+
+        # never from argv: explicit (library callers) > a file > OPENAI_API_KEY on the worker
+        api_key = api_key or (settings.read_secret_file(api_key_file) if api_key_file else settings.openai_api_key())
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._stats: dict[str, float] = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.Lock()
