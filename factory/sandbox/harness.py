@@ -24,24 +24,27 @@ result dict. Case outputs go to ``out/<i>.out``, ``out/<i>.err`` (and ``out/<i>.
 JSON line, for call-style tests).
 """
 
-import ctypes
 import marshal
 import os
 import resource
 import select
+import struct
 import sys
 import time
 
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWNET = 0x00020000, 0x08000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 0x1, 0x2, 0x4, 0x8, 0x20
-MS_BIND, MS_REC, MS_PRIVATE = 0x1000, 0x4000, 0x40000
+if __package__:  # imported as part of the project (doctests, linters)
+    from factory.sandbox import jail
+else:  # launched by the grader: only this folder is importable
+    import jail
+
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 SIGKILL = 9  # not `import signal`: it pulls in enum and costs ~4 ms of start-up per program
-JAIL = "jail"
-WORKDIR = "/sandbox"  # the program's cwd inside the jail
-JAIL_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-DEV_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
-LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC = jail.LIBC
+HINT = ("enable unprivileged user namespaces (sysctl -w user.max_user_namespaces=15000; on "
+        "Debian/Ubuntu also kernel.unprivileged_userns_clone=1 and, on Ubuntu 24.04, "
+        "kernel.apparmor_restrict_unprivileged_userns=0), or run the container with "
+        "--security-opt seccomp=unconfined (or --cap-add SYS_ADMIN); only if you trust the "
+        "code, opt in to --unsafe-unsandboxed-code")
 
 
 def _read_all(fd):
@@ -53,98 +56,54 @@ def _read_all(fd):
         chunks.append(chunk)
 
 
-def _mount(source, target, fstype, flags, options=None):
-    if LIBC.mount(source and source.encode(), target.encode(), fstype and fstype.encode(), flags,
-                  options and options.encode()) != 0:
-        raise OSError(ctypes.get_errno(), "mount %s on %s failed" % (source, target))
-
-
-def _bind(source, target):
-    """Bind ``source`` read-only at ``target`` (a folder, or a device file)."""
-    if os.path.isdir(source):
-        os.makedirs(target, 0o755, exist_ok=True)
-        extra = MS_NOSUID | MS_NODEV
-    else:
-        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
-        os.close(os.open(target, os.O_CREAT | os.O_WRONLY, 0o644))
-        extra = MS_NOSUID  # device files must keep working
-    _mount(source, target, None, MS_BIND | MS_REC)
-    _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | extra)
-
-
-def _closed_ancestor(path):
-    """The top-most ancestor of ``path`` that other users cannot traverse (e.g. ``/root``)."""
-    parts = path.strip("/").split("/")
-    for depth in range(1, len(parts) + 1):
-        ancestor = "/" + "/".join(parts[:depth])
-        if not os.stat(ancestor).st_mode & 0o001:
-            return ancestor
-    return None
-
-
-def build_jail(job, uid):
-    """A minimal root for the child to ``chroot`` into.
-
-    It holds the system folders and the interpreter (read-only), fresh tmpfs for
-    ``/sandbox`` (the cwd), ``/tmp`` and ``/dev/shm``, and a procfs that shows only the
-    program's own processes. The repository, datasets (and so hidden test answers), other
-    users' files and the host's /tmp are simply not there.
-    """
-    os.mkdir(JAIL, 0o755)
-    _mount("tmpfs", JAIL, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    root = os.path.abspath(JAIL)
-    # tmpfs first, binds after: an interpreter installed under /tmp must stay visible
-    for path, mode, owner in (("/tmp", "1777", 0), ("/dev/shm", "1777", 0), (WORKDIR, "0700", uid)):
-        os.makedirs(root + path, 0o755, exist_ok=True)
-        _mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV,
-               "size=%dm,mode=%s,uid=%d,gid=%d" % (job["tmpfs_mb"], mode, owner, owner))
-    bound = []
-    # the interpreter: its prefixes, and the folder of sys.executable (a venv's bin) so that
-    # programs can start sub-interpreters
-    python = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix)}
-    python.add(os.path.dirname(os.path.abspath(sys.executable)))
-    for path in JAIL_DIRS + tuple(sorted(python)):
-        if os.path.islink(path):
-            os.symlink(os.readlink(path), root + path)  # merged /usr: /bin -> usr/bin
-        elif os.path.isdir(path) and not any(path.startswith(b + "/") for b in bound):
-            _bind(path, root + path)
-            bound.append(path)
-    for dev in DEV_FILES:
-        if os.path.exists(dev):
-            _bind(dev, root + dev)
-    os.mkdir(root + "/proc", 0o555)
-    if LIBC.mount(b"proc", (root + "/proc").encode(), b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                  b"hidepid=invisible") != 0:
-        os.rmdir(root + "/proc")  # an old kernel: no /proc rather than everyone's /proc
-    return True
+MECHANISMS = {"root": jail.enter_root, "userns": jail.enter_userns}
 
 
 def isolate(job):
-    """Enter new namespaces and build the jail; return what actually took effect."""
-    uid = job["uid"] if os.geteuid() == 0 else None
-    iso = {"uid_switch": uid is not None, "network_isolated": False, "fs_jail": False}
+    """Enter the first mechanism in ``job["mechanisms"]`` that works; never run unconfined
+    unless ``job["unsafe"]`` (an explicit opt-in). Returns what took effect and, when
+    nothing did, ``unavailable``: one line saying why and what to do."""
     LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    if not job["network"] and LIBC.unshare(CLONE_NEWNET) == 0:
-        iso["network_isolated"] = True
-    LIBC.unshare(CLONE_NEWIPC)
-    if uid is not None and job["jail"] and LIBC.unshare(CLONE_NEWNS) == 0:
+    iso = {"mode": None, "tried": {}, "uid_switch": False, "network_isolated": False,
+           "fs_jail": False, "pid_ns": False}
+    for name in job["mechanisms"]:
         try:
-            _mount("none", "/", None, MS_REC | MS_PRIVATE)
-            iso["fs_jail"] = build_jail(job, uid)
-        except OSError:
-            pass
-    if uid is not None and not iso["fs_jail"]:
-        hidden = [p for p in (sys.base_prefix, sys.prefix) if _closed_ancestor(os.path.realpath(p))]
-        if hidden:
-            sys.exit("the interpreter under %s is unreadable to the sandbox uid and mount "
-                     "namespaces are unavailable: set SandboxConfig.python to an interpreter "
-                     "installed in a world-readable place" % hidden[0])
+            MECHANISMS[name](job)
+        except jail.Unavailable as exc:
+            iso["tried"][name] = str(exc)
+            continue
+        except OSError as exc:  # a failure after the point of no return: refuse, don't fall back
+            iso["tried"][name] = "failed: %s" % exc
+            break
+        iso["tried"][name] = "ok"
+        iso.update(mode=name, network_isolated=not job["network"], fs_jail=bool(job["jail"]),
+                   uid_switch=job["uid"] is not None, pid_ns=name == "userns")
+        return iso
+    if job["unsafe"]:
+        iso["mode"] = "unsafe"
+        return _unconfined(job, iso)
+    why = "; ".join("%s: %s" % kv for kv in iso["tried"].items()) or "no mechanism allowed"
+    iso["unavailable"] = "no isolation mechanism works here (%s): %s" % (why, HINT)
+    return iso
+
+
+def _unconfined(job, iso):
+    """The opt-in ``unsafe`` mode: rlimits (and a private uid as root), nothing else."""
+    uid = job["uid"] if os.geteuid() == 0 else None
+    iso["uid_switch"] = uid is not None
+    if uid is not None:
         os.chown("work", uid, uid)
     return iso
 
 
-def set_limits(job):
-    """Per-case rlimits, applied in the child before it drops privileges."""
+def set_limits(job, iso):
+    """Per-case rlimits, applied in the child before it drops privileges.
+
+    RLIMIT_NPROC counts the tasks of one uid (in one user namespace): the leased uid's in
+    ``root`` mode, the namespace's in ``userns`` mode (where the harness and the relay are
+    two of them); only the opt-in ``unsafe`` mode shares it with other processes.
+    """
+    nproc = {"root": job["max_procs"], "userns": job["max_procs"] + 2}.get(iso["mode"], job["nproc"])
     cpu = job["cpu_s"]
     mem = job["memory_mb"] << 20
     limits = [
@@ -153,14 +112,16 @@ def set_limits(job):
         (resource.RLIMIT_FSIZE, (job["max_output_bytes"] + 1,) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
         (resource.RLIMIT_NOFILE, (256, 256)),
-        (resource.RLIMIT_NPROC, (job["nproc"],) * 2),
+        (resource.RLIMIT_NPROC, (nproc, nproc)),
     ]
     for which, value in limits:
         resource.setrlimit(which, value)
 
 
-def drop_privileges(job):
-    if job["uid"] is not None and os.geteuid() == 0:
+def drop_privileges(job, iso):
+    if iso["mode"] == "userns":
+        jail.drop_capabilities()  # uid and gid are already the unprivileged INNER_ID
+    elif job["uid"] is not None and os.geteuid() == 0:
         uid = job["uid"]
         os.setgroups([])
         os.setresgid(uid, uid, uid)
@@ -177,16 +138,39 @@ def child(job, iso, case, fds):
             os.dup2(fd, target)
         os.closerange(len(fds), resource.getrlimit(resource.RLIMIT_NOFILE)[0])
         if iso["fs_jail"]:
-            os.chroot(JAIL)  # safe: the child drops root right after, so it cannot climb out
-            os.chdir(WORKDIR)
+            if iso["pid_ns"]:
+                jail.mount_proc(os.path.abspath(jail.JAIL))  # we are PID 1 of a fresh namespace
+            os.chroot(jail.JAIL)  # safe: the child drops root (or every capability) right after
+            os.chdir(jail.WORKDIR)
         else:
             os.chdir("work")
-        set_limits(job)
-        drop_privileges(job)
+        set_limits(job, iso)
+        drop_privileges(job, iso)
     except BaseException as exc:  # the sandbox could not be set up: never run the code
         os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
         os._exit(125)
     os._exit(run_user(job, case))
+
+
+def relay(job, iso, case, fds, status_w):
+    """``userns`` cases: the forked relay enters a new PID namespace and forks the program as
+    its PID 1, then reports the program's wait status (4 bytes) and exits. When the harness
+    kills the relay (timeout), the program dies by PDEATHSIG and the kernel kills the rest."""
+    try:
+        LIBC.prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+        jail.enter_case_namespaces()
+        pid = os.fork()
+    except BaseException as exc:
+        os.write(fds[2], ("sandbox setup failed: %r\n" % (exc,)).encode())
+        os._exit(125)
+    if pid == 0:
+        os.close(status_w)
+        child(job, iso, case, fds)
+    for fd in fds:
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    os.write(status_w, struct.pack("i", status))
+    os._exit(0)
 
 
 def run_user(job, case):
@@ -310,21 +294,37 @@ def _case_fds(job, i, case):
     return [stdin] + [os.open("out/%d.%s" % (i, name), flags, 0o600) for name in names]
 
 
+def _start_case(job, iso, case, fds):
+    """Fork the case (through a PID-namespace relay in ``userns`` mode); (pid, status fd)."""
+    status_r = status_w = None
+    if iso["pid_ns"]:
+        status_r, status_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        if status_w is None:
+            child(job, iso, case, fds)
+        os.close(status_r)
+        relay(job, iso, case, fds, status_w)
+    for fd in fds + ([status_w] if status_w is not None else []):
+        os.close(fd)
+    return pid, status_r
+
+
 def run_case(job, iso, i, case):
     fds = _case_fds(job, i, case)
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        child(job, iso, case, fds)
-    for fd in fds:
-        os.close(fd)
+    pid, status_r = _start_case(job, iso, case, fds)
     pidfd = os.pidfd_open(pid)
     timed_out = not select.select([pidfd], [], [], job["timeout_s"])[0]
     os.close(pidfd)
     if timed_out:
         os.kill(pid, SIGKILL)
-    _, status, usage = os.wait4(pid, 0)
+    _, status, usage = os.wait4(pid, 0)  # the relay's usage includes the program it reaped
     duration = time.monotonic() - start
+    if status_r is not None:
+        reported = os.read(status_r, 4)
+        os.close(status_r)
+        status = struct.unpack("i", reported)[0] if len(reported) == 4 else status
     sweep(job)
     return {
         "returncode": os.waitstatus_to_exitcode(status),
@@ -347,7 +347,7 @@ def main():
         os._exit(1)
     iso = isolate(job)
     cases = []
-    if job["mode"] != "probe":
+    if job["mode"] != "probe" and iso["mode"] is not None:
         for i, case in enumerate(job["cases"]):
             cases.append(run_case(job, iso, i, case))
             if cases[-1]["timed_out"] and job["stop_on_timeout"]:

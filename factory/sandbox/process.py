@@ -55,6 +55,7 @@ class ExecResult:
     isolation: dict[str, Any] = field(default_factory=dict)
     cases: list[CaseRun] = field(default_factory=list)
     error: str | None = None  # the sandbox itself failed (not the program)
+    unavailable: str | None = None  # no isolation mechanism works: nothing was run
 
 
 def sandbox_env() -> dict[str, str]:
@@ -153,7 +154,8 @@ def _job(code: str, mode: str, inputs: list, fn_name: str | None, uid: int | Non
         "grader_pid": os.getpid(), "network": bool(config.network), "jail": bool(config.jail),
         "tmpfs_mb": int(config.tmpfs_mb), "timeout_s": float(config.timeout_s),
         "cpu_s": math.ceil(config.cpu_s), "memory_mb": int(config.memory_mb), "nproc": int(nproc),
-        "max_output_bytes": int(config.max_output_bytes),
+        "max_procs": int(config.max_procs), "max_output_bytes": int(config.max_output_bytes),
+        "mechanisms": list(config.mechanisms), "unsafe": bool(config.unsafe_unsandboxed_code),
         "stop_on_timeout": bool(config.stop_on_timeout),
     }
 
@@ -235,6 +237,8 @@ def execute(code: str, mode: str, inputs: list, config, fn_name: str | None = No
         report, error = _launch(_job(code, mode, inputs, fn_name, uid, config), folder, config)
         if report is None:
             return ExecResult(error=error)
+        if report["isolation"].get("unavailable"):
+            return ExecResult(report["isolation"], unavailable=report["isolation"]["unavailable"])
         if uid is not None and not report["isolation"].get("fs_jail"):
             remove_strays(uid)
         out_dir = Path(folder) / "out"

@@ -16,6 +16,7 @@ import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 from factory.sandbox.cases import MalformedTests, call_matches, parse_tests, stdio_matches
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 # worst first: the status of a multi-case run is its worst case's
 STATUS_ORDER = ("timeout", "oom", "output_limit", "error", "ok")
+MECHANISMS = ("root", "userns")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,12 @@ class SandboxConfig:
     tmpfs_mb: int = field(default=64, metadata={"help": "size of each private tmpfs, MiB"})
     site_packages: bool = field(default=False, metadata={"help": "let programs import installed "
                                                                  "packages (slower start: no -S)"})
+    mechanisms: tuple[str, ...] = field(default=("root", "userns"), metadata={
+        "help": "isolation mechanisms to try, in order: root (root with CAP_SYS_ADMIN), userns "
+                "(unprivileged user namespaces); none working = no code runs"})
+    unsafe_unsandboxed_code: bool = field(default=False, metadata={
+        "help": "DANGER: when no mechanism works, run model-written code with rlimits only (it can "
+                "read your files and tokens, reach the network and signal the grader)"})
     # execution
     stop_on_timeout: bool = field(default=True, metadata={"help": "skip cases after a timeout"})
     python: str = field(default=sys.executable, metadata={"help": "interpreter for programs"})
@@ -59,6 +67,10 @@ class SandboxConfig:
             raise ValueError(f"SandboxConfig.memory_mb={self.memory_mb}: Python needs at least 64")
         if self.max_procs < 2:
             raise ValueError(f"SandboxConfig.max_procs={self.max_procs}: use at least 2")
+        object.__setattr__(self, "mechanisms", tuple(self.mechanisms))
+        unknown = set(self.mechanisms) - set(MECHANISMS)
+        if unknown:
+            raise ValueError(f"SandboxConfig.mechanisms has {sorted(unknown)}; choose from {MECHANISMS}")
         if not os.access(self.python, os.X_OK):
             raise ValueError(f"SandboxConfig.python={self.python!r} is not an executable; "
                              "point it at a Python 3 interpreter")
@@ -85,7 +97,8 @@ class TestReport:
     verdict: Verdict
     passed: int
     total: int
-    status: str  # a RunResult status (the worst case's), or invalid_tests | sandbox_error | no_code
+    status: str  # a RunResult status (the worst case's), or invalid_tests | sandbox_error |
+    # sandbox_unavailable (no isolation here: nothing ran) | no_code
     detail: str = ""
     network_isolated: bool = False
 
@@ -94,17 +107,33 @@ class SandboxError(RuntimeError):
     """The sandbox itself failed (not the program)."""
 
 
+class SandboxUnavailable(SandboxError):
+    """No isolation mechanism works on this machine, so no code was run (fail closed)."""
+
+
 def _checked_isolation(isolation: dict, config: SandboxConfig) -> bool:
-    isolated = bool(isolation.get("network_isolated"))
-    if not isolated and not config.network:
-        _warn_once("network namespaces are unavailable here: sandboxed programs CAN reach the "
-                   "network (run as root on Linux to isolate them)")
-    return isolated
+    if isolation.get("mode") == "unsafe":
+        _warn_once("UNSAFE: model-written code runs UNSANDBOXED (unsafe_unsandboxed_code=True): it can "
+                   "read your files and tokens, reach the network and signal the grader")
+    elif config.network:
+        _warn_once("SandboxConfig.network=True: sandboxed programs can reach the network")
+    return bool(isolation.get("network_isolated"))
+
+
+def _unavailable_line(reason: str) -> str:
+    line = f"sandbox unavailable, code rows are unverifiable: {reason}"
+    _error_once(line)
+    return line
 
 
 @functools.lru_cache(maxsize=None)
 def _warn_once(message: str) -> None:
     log.warning(message)
+
+
+@functools.lru_cache(maxsize=None)
+def _error_once(message: str) -> None:
+    log.error(message)
 
 
 def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None) -> RunResult:
@@ -123,6 +152,8 @@ def run_program(code: str, stdin: str = "", config: SandboxConfig | None = None)
     """
     config = config or SandboxConfig()
     run = execute(code, "stdio", [stdin], config)
+    if run.unavailable:
+        raise SandboxUnavailable(_unavailable_line(run.unavailable))
     if run.error:
         raise SandboxError(run.error)
     case = run.cases[0]
@@ -166,6 +197,9 @@ def run_tests(code: str, tests: Any, config: SandboxConfig | None = None) -> Tes
         return TestReport(Verdict.UNVERIFIABLE, 0, 0, "invalid_tests", str(exc))
     total = len(spec.inputs)
     run = execute(code, spec.style, spec.inputs, config, spec.fn_name)
+    if run.unavailable:
+        return TestReport(Verdict.UNVERIFIABLE, 0, total, "sandbox_unavailable",
+                          _unavailable_line(run.unavailable))
     if run.error:
         log.warning("sandbox error: %s", run.error)
         return TestReport(Verdict.UNVERIFIABLE, 0, total, "sandbox_error", run.error[:500])
@@ -234,6 +268,22 @@ def _probe(config: SandboxConfig) -> tuple[tuple[str, Any], ...]:
     return tuple(sorted(run.isolation.items()))
 
 
+def _host_facts() -> dict[str, Any]:
+    """What decides which mechanism can work: root, CAP_SYS_ADMIN, the user-namespace sysctls."""
+    from factory.sandbox.jail import CAP_SYS_ADMIN, has_capability
+
+    facts: dict[str, Any] = {"euid": os.geteuid(), "cap_sys_admin": has_capability(CAP_SYS_ADMIN)}
+    for key, path in (("max_user_namespaces", "/proc/sys/user/max_user_namespaces"),
+                      ("unprivileged_userns_clone", "/proc/sys/kernel/unprivileged_userns_clone"),
+                      ("apparmor_restrict_unprivileged_userns",
+                       "/proc/sys/kernel/apparmor_restrict_unprivileged_userns")):
+        try:
+            facts[key] = int(Path(path).read_text())
+        except (OSError, ValueError):
+            pass  # the knob does not exist on this kernel
+    return facts
+
+
 def sandbox_info(config: SandboxConfig | None = None) -> dict[str, Any]:
     """What isolation this machine actually grants (probed once per config by the harness).
 
@@ -241,20 +291,24 @@ def sandbox_info(config: SandboxConfig | None = None) -> dict[str, Any]:
         config: the limits to report; defaults to ``SandboxConfig()``.
 
     Returns:
-        ``{"network_isolated", "uid_switch", "fs_jail", "process_cap", "rlimits", …}``;
-        ``process_cap`` is true only with a private uid, where RLIMIT_NPROC is exact.
+        ``{"mode", "tried", "network_isolated", "uid_switch", "fs_jail", "pid_ns",
+        "process_cap", "rlimits", "host", …}``: ``mode`` is ``root``, ``userns``, ``unsafe``
+        (the opt-in) or ``None`` (no mechanism: no code runs, ``unavailable`` says why);
+        ``tried`` maps each mechanism to ``ok`` or why it does not work here.
 
     Raises:
         SandboxError: the harness cannot start at all.
     """
     config = config or SandboxConfig()
     info: dict[str, Any] = dict(_probe(config))
-    info["process_cap"] = bool(info.get("uid_switch"))
+    info["process_cap"] = info.get("mode") in ("root", "userns")
     info["rlimits"] = {
         "cpu_s": config.cpu_s, "memory_mb": config.memory_mb, "fsize_bytes": config.max_output_bytes,
         "nproc": config.max_procs, "core": 0, "nofile": 256,
     }
     info["root"] = os.geteuid() == 0
     info["wall_timeout_s"] = config.timeout_s
+    info["tmpfs_mb"] = config.tmpfs_mb
+    info["host"] = _host_facts()
     _checked_isolation(info, config)
     return info
