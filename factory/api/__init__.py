@@ -4,6 +4,7 @@ This is the orchestration layer: it may import pipelines and trainers; nothing b
 
 from factory.api.commands import (  # noqa: F401
     catalog_rebuild,
+    doctor,
     export,
     gc,
     generate,

@@ -205,6 +205,13 @@ def build_id(builder: ModuleType, config: Any, parents: dict[str, Snapshot]) -> 
     return snapshot_id(builder.NAME, builder.VERSION, to_dict(config), pids, sources), sources
 
 
+def _unsandboxed_code(config: Any) -> bool:
+    """Whether any (nested) config opted in to running model-written code without the sandbox."""
+    if isinstance(config, dict):
+        return config.get("unsafe_unsandboxed_code") is True or any(map(_unsandboxed_code, config.values()))
+    return False
+
+
 def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, name: str | None = None,
               parents: dict[str, str] | None = None, options: BuildOptions | None = None) -> BuildResult:
     """Build one snapshot (or return the cached one): the library function behind ``factory build``."""
@@ -234,6 +241,8 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
         extra["synthetic"] = bool(extra.get("synthetic")) or any(p.manifest.get("synthetic") for p in ctx.parents.values())
         extra.setdefault("release_note", getattr(mod, "RELEASE_NOTES", {}).get(mod.VERSION, ""))
         extra.setdefault("parent_rows", {k: s.num_rows for k, s in resolved.items()})
+        if _unsandboxed_code(to_dict(cfg)):  # the opt-in is recorded where every reader sees it
+            extra["unsandboxed_code"] = True
         snap = sb.commit(builder=mod.NAME, builder_version=mod.VERSION, config=to_dict(cfg),
                          parents={k: s.ref for k, s in ctx.parents.items()}, sources=sources, **extra)
     options.log(f"{snap.ref}: built ({snap.num_rows:,} rows)")

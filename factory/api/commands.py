@@ -172,3 +172,10 @@ def import_rollouts(store: Store, path: str | Path, format: str = "trl", *, prom
     config = {"path": str(Path(path).resolve()), "format": format, "model": model,
               "prompts": store.get(prompts).ref if prompts else ""}
     return run_build(store, "trainer-rollouts", config, name=output or f"{format}-rollouts", options=options)
+
+
+def doctor(config: Any = None) -> list[tuple[str, str]]:
+    """What this machine grants the code sandbox (mode, mechanisms, limits) as (what, value) rows."""
+    from factory.sandbox.doctor import sandbox_report
+
+    return sandbox_report(config)

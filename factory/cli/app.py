@@ -158,6 +158,16 @@ def export(ref: str = typer.Argument(...), to: Optional[Path] = typer.Option(Non
     typer.echo(f"exported {_store().get(ref).ref} to {dest}{note}")
 
 
+@app.command()
+@friendly
+def doctor() -> None:
+    """What this machine grants the code sandbox: the active mode, the mechanisms found, the limits in force."""
+    rows = api.doctor()
+    render.console.print(render.rows_table(["sandbox", ""], rows, title="factory doctor", max_cell=2000))
+    if rows[0][1].startswith("UNAVAILABLE"):  # scripts can check: no code will run here
+        raise typer.Exit(1)
+
+
 @app.command("import-review")
 @friendly
 def import_review(folder: Path = typer.Argument(..., help="The folder written by export --for-review.")) -> None:

@@ -103,6 +103,10 @@ def score(
     format_template: str = typer.Option("auto", "--format-template", help="auto | r1_zero | readable"),
     language_threshold: float = typer.Option(0.95, "--language-threshold"),
     math_timeout: float = typer.Option(5.0, "--math-timeout", help="Seconds per undecided math item."),
+    unsafe_unsandboxed_code: bool = typer.Option(
+        False, "--unsafe-unsandboxed-code",
+        help="DANGER: where no sandbox works (see `factory doctor`), run model-written code unconfined; "
+             "recorded in the snapshot's manifest and card."),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """Score rollouts with the rule rewards (the same functions GRPO uses) into a snapshot or a file."""
@@ -111,7 +115,8 @@ def score(
 
     cfg = Config(rewards=tuple(r.strip() for r in rewards.split(",") if r.strip()),
                  weights={k: float(v) for k, v in parse_set(weight).items()}, format_template=format_template,
-                 language_threshold=language_threshold, math_timeout_s=math_timeout)
+                 language_threshold=language_threshold, math_timeout_s=math_timeout,
+                 unsafe_unsandboxed_code=unsafe_unsandboxed_code)
     res = api.score(_store(), input, cfg, output=output, options=BuildOptions(quiet=quiet, log=_log))
     if isinstance(res, int):
         render.console.print(f"scored {res:,} rows into {output}")

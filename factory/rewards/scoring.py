@@ -36,6 +36,9 @@ class ScoreConfig:
     math_timeout_s: float = field(default=5.0, metadata={"help": "time limit per undecided math item"})
     math_workers: int | None = field(default=None, metadata={"help": "math-verify processes (default: CPUs)"})
     code_workers: int | None = field(default=None, metadata={"help": "concurrent sandboxes (default: CPUs)"})
+    unsafe_unsandboxed_code: bool = field(default=False, metadata={
+        "help": "DANGER: where no sandbox mechanism works, run model-written code unconfined instead of "
+                "marking code rows unverifiable (recorded in the manifest and card)"})
     readability: ReadabilityConfig | None = field(
         default_factory=lambda: ReadabilityConfig(min_language_consistency=None),
         metadata={"help": "readability checks -> readability_issue column (language is scored separately)"})
@@ -50,6 +53,12 @@ class ScoreConfig:
         unknown = set(self.weights) - set(self.rewards)
         if unknown:
             raise ValueError(f"weights for rewards not computed: {sorted(unknown)}; add them to rewards")
+
+
+def _sandbox(cfg: ScoreConfig) -> Any:
+    from factory.sandbox.runner import SandboxConfig
+
+    return SandboxConfig(unsafe_unsandboxed_code=True) if cfg.unsafe_unsandboxed_code else None
 
 
 def _column(batch: pa.RecordBatch, name: str) -> list[Any] | None:
@@ -78,7 +87,7 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
         verdicts = verify_accuracy_batch(texts, answer=_column(batch, "answer") if use_math else None,
                                          tests=_column(batch, "tests") if use_code else None,
                                          math_workers=cfg.math_workers, timeout_s=cfg.math_timeout_s,
-                                         code_workers=cfg.code_workers)
+                                         code_workers=cfg.code_workers, sandbox=_sandbox(cfg))
         values = [None if v is None else float(v is Verdict.CORRECT) for v in verdicts]
         for name in ("accuracy", "math", "code"):
             if name in cfg.rewards:

@@ -6,6 +6,7 @@ from factory.sandbox.runner import (  # noqa: F401
     RunResult,
     SandboxConfig,
     SandboxError,
+    SandboxUnavailable,
     TestReport,
     run_program,
     run_tests,

@@ -1,23 +1,24 @@
 """The trusted half of the sandbox: isolates, then forks one locked-down child per test case.
 
 ``factory.sandbox.runner`` imports this module (stdlib only) in ``python -I -S`` (no site-packages,
-cached bytecode: ~12 ms to start) in a fresh job folder, as root where possible. Design:
+cached bytecode: ~12 ms to start) in a fresh job folder. Design:
 
-* The harness stays privileged and never sees expected outputs; it only records how each
-  case ended. The grader compares outputs itself, so a program cannot forge a verdict by
-  reading or rewriting the harness's memory, files or result pipe.
-* Namespaces are entered once per program (net: no network; ipc: no System V segments
-  outlive it; mount: a jail of read-only system folders plus private tmpfs, see
-  ``build_jail``, so the program sees no project files and nothing it writes survives it).
-  All of it costs about a millisecond here.
+* The harness never sees expected outputs; it only records how each case ended. The grader
+  compares outputs itself, so a program cannot forge a verdict by reading or rewriting the
+  harness's memory, files or result pipe.
+* Isolation is entered once per program, by the first mechanism of ``jail`` that works
+  (``root``: namespaces as root; ``userns``: unprivileged user namespaces). When none works,
+  the harness runs nothing and says why (fail closed); only the explicit ``unsafe`` opt-in
+  runs programs with rlimits alone.
 * Each case is a ``fork`` of this already-warm interpreter (~1 ms, versus ~10 ms for a
-  new ``python``), which then, before any untrusted byte runs: takes its own session,
-  redirects fds 0/1/2 (stdin from a memfd, stdout/stderr into root-owned files capped by
-  RLIMIT_FSIZE), closes every other fd, chroots into the jail, sets rlimits, drops to a
-  per-run unprivileged uid (so RLIMIT_NPROC caps a fork bomb exactly, and files are
-  read-only to it) and sets no_new_privs.
-* After a case, anything it left running is SIGKILLed (``kill(-1)`` from a helper holding
-  the uid reaches even processes that left the session) and reaped by this subreaper.
+  new ``python``). In ``userns`` mode a relay forks it as PID 1 of a fresh PID namespace.
+  Before any untrusted byte runs, the child takes its own session, redirects fds 0/1/2 (stdin
+  from a memfd, stdout/stderr into files capped by RLIMIT_FSIZE), closes every other fd,
+  chroots into the jail, sets rlimits, and drops to a private uid (``root``) or drops every
+  capability (``userns``). Then it sets no_new_privs.
+* After a case, anything it left running is SIGKILLed and reaped by this subreaper:
+  ``kill(-1)`` from a helper holding the leased uid reaches even processes that left the
+  session (``root``); in ``userns`` mode the PID namespace dies with its PID 1.
 
 Protocol: stdin = ``marshal`` job dict from the grader (trusted); stdout = ``marshal``
 result dict. Case outputs go to ``out/<i>.out``, ``out/<i>.err`` (and ``out/<i>.res``, one
@@ -42,9 +43,10 @@ SIGKILL = 9  # not `import signal`: it pulls in enum and costs ~4 ms of start-up
 LIBC = jail.LIBC
 HINT = ("enable unprivileged user namespaces (sysctl -w user.max_user_namespaces=15000; on "
         "Debian/Ubuntu also kernel.unprivileged_userns_clone=1 and, on Ubuntu 24.04, "
-        "kernel.apparmor_restrict_unprivileged_userns=0), or run the container with "
-        "--security-opt seccomp=unconfined (or --cap-add SYS_ADMIN); only if you trust the "
-        "code, opt in to --unsafe-unsandboxed-code")
+        "kernel.apparmor_restrict_unprivileged_userns=0); in Docker, allow them with "
+        "--security-opt seccomp=unconfined, or grant the root mode with --cap-add SYS_ADMIN "
+        "--security-opt apparmor=unconfined; only if you trust the code, opt in to "
+        "--unsafe-unsandboxed-code")
 
 
 def _read_all(fd):
@@ -76,6 +78,7 @@ def isolate(job):
             iso["tried"][name] = "failed: %s" % exc
             break
         iso["tried"][name] = "ok"
+        LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)  # again: ``userns`` may have forked us
         iso.update(mode=name, network_isolated=not job["network"], fs_jail=bool(job["jail"]),
                    uid_switch=job["uid"] is not None, pid_ns=name == "userns")
         return iso
@@ -140,7 +143,9 @@ def child(job, iso, case, fds):
         if iso["fs_jail"]:
             if iso["pid_ns"]:
                 jail.mount_proc(os.path.abspath(jail.JAIL))  # we are PID 1 of a fresh namespace
-            os.chroot(jail.JAIL)  # safe: the child drops root (or every capability) right after
+            # safe: the child drops root (or every capability) right after, and the kernel lets
+            # no chrooted process create a user namespace to regain CAP_SYS_CHROOT in
+            os.chroot(jail.JAIL)
             os.chdir(jail.WORKDIR)
         else:
             os.chdir("work")

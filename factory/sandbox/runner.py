@@ -1,10 +1,10 @@
 """Run untrusted programs (model-written code) against tests, isolated and resource-capped.
 
 R1 §2.2.2: code accuracy rewards come from running predefined test cases. Every program runs
-in one harness process (see ``harness``) that forks a locked-down child per case:
-its own uid, no network, a read-only jail with private tmpfs, rlimits on CPU, memory, file
-size and process count, and a wall-clock kill. ``sandbox_info()`` reports which of these
-this machine actually grants.
+in one harness process (see ``harness``) that isolates it with the first mechanism that works
+here (``jail``: root namespaces, or unprivileged user namespaces), or refuses: with no
+mechanism, rows are ``UNVERIFIABLE`` (``sandbox_unavailable``) unless the caller explicitly
+opts in to ``unsafe_unsandboxed_code``. ``sandbox_info()`` reports what this machine grants.
 """
 
 from __future__ import annotations

@@ -101,3 +101,26 @@ def test_bad_settings_and_version():
     with pytest.raises(ValueError, match="workers=0"):
         get_code_accuracy_reward(workers=0)
     assert re.fullmatch(r"\d+\.\d+\.\d+", CODE_GRADER_VERSION)
+
+
+def test_no_sandbox_means_unverifiable_never_run(caplog):
+    cfg = SandboxConfig(timeout_s=2, cpu_s=2, mechanisms=())
+    reports = grade_code_batch([SQUARE_IO], [STDIO], config=cfg)
+    assert (reports[0].verdict, reports[0].status) == (Verdict.UNVERIFIABLE, "sandbox_unavailable")
+    assert get_code_accuracy_reward(cfg)([SQUARE_IO], tests=[STDIO]) == [0.0]
+
+
+def test_unsafe_opt_in_is_recorded_in_manifest_and_card(store, tmp_path):
+    from factory import api
+    from pipelines.scored import Config
+
+    rows = tmp_path / "rollouts.jsonl"
+    rows.write_text(json.dumps({"problem_id": "p0", "sample_idx": 0, "completion": SQUARE_IO, "answer": None,
+                                "tests": STDIO}) + "\n")
+    safe = api.score(store, str(rows), Config(rewards=("code",)), output="scored").snapshot
+    assert "unsandboxed_code" not in safe.manifest
+    unsafe = api.score(store, str(rows), Config(rewards=("code",), unsafe_unsandboxed_code=True),
+                       output="scored").snapshot
+    assert unsafe.id != safe.id and unsafe.manifest["unsandboxed_code"] is True
+    card = (unsafe.path / "README.md").read_text()
+    assert "UNSANDBOXED CODE ALLOWED" in card and "unsandboxed-code" in card

@@ -13,8 +13,17 @@ from pathlib import Path
 import pytest
 
 from factory.rewards.base import Verdict
+from factory.sandbox.jail import INNER_ID
 from factory.sandbox.process import UID_BASE
-from factory.sandbox.runner import SandboxConfig, SandboxError, run_program, run_tests, run_tests_batch, sandbox_info
+from factory.sandbox.runner import (
+    SandboxConfig,
+    SandboxError,
+    SandboxUnavailable,
+    run_program,
+    run_tests,
+    run_tests_batch,
+    sandbox_info,
+)
 
 CFG = SandboxConfig(timeout_s=2, cpu_s=2, memory_mb=512)
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
@@ -63,8 +72,11 @@ def test_environment_is_scrubbed_and_unprivileged(monkeypatch):
     out = run_program("import os\nprint(os.environ.get('FACTORY_TEST_SECRET'), os.getuid())",
                       config=CFG).stdout.split()
     assert out[0] == "None"
-    if sandbox_info(CFG)["uid_switch"]:
+    mode = sandbox_info(CFG)["mode"]
+    if mode == "root":
         assert int(out[1]) >= UID_BASE
+    elif mode == "userns":  # the program's uid inside its user namespace
+        assert int(out[1]) == INNER_ID
 
 
 def test_program_sees_no_project_files():
@@ -223,9 +235,10 @@ def test_without_jail_strays_are_removed():
 
 
 def test_cannot_kill_the_grader_and_leaves_no_processes():
-    if not sandbox_info(CFG)["uid_switch"]:
-        pytest.skip("without a private uid a program may signal the grader (documented gap)")
-    parent = run_program("import os\nos.kill(os.getppid(), 9)", config=CFG)
+    info = sandbox_info(CFG)
+    if info["mode"] != "root":
+        pytest.skip("the private-uid sweep is mode root's; tests/sandbox/test_hostile.py covers every mode")
+    parent = run_program(f"import os\nos.kill({os.getpid()}, 9)", config=CFG)
     assert parent.status == "error" and "PermissionError" in parent.stderr
     everyone = run_program("import os\nos.kill(-1, 9)\nprint('only my own uid')", config=CFG)
     assert everyone.stdout == "only my own uid\n"  # and the grader (this test) is still here
@@ -245,8 +258,8 @@ def test_memory_bomb_fails():
 
 
 def test_fork_bomb_is_contained():
-    if not sandbox_info(CFG)["process_cap"]:
-        pytest.skip("no private uid here, so RLIMIT_NPROC cannot cap a fork bomb safely")
+    if sandbox_info(CFG)["mode"] != "root":
+        pytest.skip("checks the leased uid; tests/sandbox/test_hostile.py covers every mode")
     cfg = SandboxConfig(timeout_s=1, cpu_s=1, max_procs=6)
     # prove the cap with a polite program before unleashing a real bomb
     probe = ("import os, time\nn = 0\ntry:\n    for _ in range(20):\n        if os.fork() == 0:\n"
@@ -276,3 +289,57 @@ def test_sweep_uid_kills_leftovers_of_a_dead_harness():
     sleeper = subprocess.Popen(["sleep", "60"], user=uid, group=uid, extra_groups=[])
     sweep_uid(uid)
     assert sleeper.wait(timeout=10) == -9
+
+
+# --- fail closed: no isolation mechanism, no code run -------------------------------------
+
+CANARY_CODE = "open({path!r}, 'w').write('ran')\nprint(3)"
+
+
+def test_no_mechanism_runs_no_code():
+    canary = Path(tempfile.gettempdir()) / f"sandbox-canary-{uuid.uuid4().hex}"
+    cfg = SandboxConfig(timeout_s=2, cpu_s=2, mechanisms=())
+    report = run_tests(CANARY_CODE.format(path=str(canary)), ADD_TESTS, cfg)
+    assert (report.verdict, report.status) == (Verdict.UNVERIFIABLE, "sandbox_unavailable")
+    assert "max_user_namespaces" in report.detail and "--unsafe-unsandboxed-code" in report.detail
+    with pytest.raises(SandboxUnavailable, match="no isolation mechanism works here"):
+        run_program(CANARY_CODE.format(path=str(canary)), config=cfg)
+    assert not canary.exists()
+    assert sandbox_info(cfg)["mode"] is None
+
+
+def test_unsafe_opt_in_is_explicit_and_loud(caplog):
+    from factory.sandbox.runner import _warn_once
+
+    cfg = SandboxConfig(timeout_s=2, cpu_s=2, mechanisms=(), unsafe_unsandboxed_code=True)
+    _warn_once.cache_clear()  # warned once per process: make this test see it
+    with caplog.at_level("WARNING"):
+        report = run_tests(ADD, ADD_TESTS, cfg)
+    assert report.verdict is Verdict.CORRECT and sandbox_info(cfg)["mode"] == "unsafe"
+    assert "UNSANDBOXED" in caplog.text
+    assert SandboxConfig().unsafe_unsandboxed_code is False  # never the default
+
+
+def test_user_namespaces_disabled_fails_closed():
+    """A real machine without the mechanism: an ordinary user where user.max_user_namespaces=0."""
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0:
+        pytest.skip("simulating a machine without user namespaces needs root")
+    canary = f"/tmp/sandbox-canary-{uuid.uuid4().hex}"
+    script = ("import json\nfrom factory.rewards.code_reward import grade_code_batch\n"
+              "from factory.sandbox.runner import sandbox_info\n"
+              f"r = grade_code_batch(['```python\\n' + {CANARY_CODE.format(path=canary)!r} + '\\n```'], "
+              f"[{json.dumps(ADD_TESTS)!r}])[0]\n"
+              "print(json.dumps([sandbox_info()['mode'], r.verdict.value, r.status, r.detail]))")
+    launch = Path(__file__).parent / "launch.py"
+    proc = subprocess.run([sys.executable, str(launch), "user-no-userns", "--", sys.executable, "-c", script],
+                          capture_output=True, text=True, timeout=120, cwd="/",
+                          env={"PATH": os.environ["PATH"], "PYTHONPATH": str(Path(__file__).parents[2])})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    mode, verdict, status, detail = json.loads(proc.stdout.splitlines()[-1])
+    assert (mode, verdict, status) == (None, "unverifiable", "sandbox_unavailable")
+    assert "No space left on device" in detail and "sysctl" in detail  # why, and what to do
+    assert "sandbox unavailable" in proc.stderr  # the one clear line in the log
+    assert not os.path.exists(canary)
