@@ -12,11 +12,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from factory.generate.templates import get_template
+from pipelines.difficulty_utils import DifficultyFilter, PassRateFilter
 from schemas import message_type
 
 NAME = "r1-zero"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {"1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule.",
+                 "1.1.0": "Optional pass-rate filter (difficulty.enabled): a SQL predicate over a difficulty table."}
 KIND = "rl_prompts"
 PARENTS = ("curated",)
 
@@ -25,6 +27,8 @@ PARENTS = ("curated",)
 class Config:
     template: str = field(default="r1_zero", metadata={"help": "prompt template (R1-Zero's by default)"})
     domains: tuple[str, ...] = field(default=("math", "code"), metadata={"help": "domains with rule rewards"})
+    difficulty: DifficultyFilter = field(default_factory=DifficultyFilter, metadata={
+        "help": "curation by pass rate under the policy (off by default: the default teacher is scripted)"})
 
 
 def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str = "rule") -> pa.RecordBatch:
@@ -44,6 +48,7 @@ def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str 
 def build(ctx, config: Config) -> None:
     problems = ctx.parent("curated")
     domains = pa.array(list(config.domains), pa.string())
+    by_pass_rate = PassRateFilter(ctx, config.difficulty, problems, config.template)
 
     def batches():
         for b in problems.batches():
@@ -51,8 +56,9 @@ def build(ctx, config: Config) -> None:
                            pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
             b = b.filter(keep)
             if b.num_rows:
-                yield rl_prompt_batch(b, config.template)
+                yield by_pass_rate(rl_prompt_batch(b, config.template))
 
     n = ctx.write("train", batches())
+    by_pass_rate.finish(ctx)
     ctx.note(stats={"prompts": n, "problems": problems.num_rows},
              description=f"R1-Zero RL prompts ({get_template(config.template).ref}) from {problems.ref}")

@@ -8,12 +8,14 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.difficulty_utils import DifficultyFilter, PassRateFilter
 from pipelines.r1_zero import rl_prompt_batch
 from schemas import message_type
 
 NAME = "rl-mix"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "Chat-template reasoning prompts (reward_type=rule) + general prompts (reward_model)."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {"1.0.0": "Chat-template reasoning prompts (reward_type=rule) + general prompts (reward_model).",
+                 "1.1.0": "Optional pass-rate filter of the rule prompts (difficulty.enabled); general share of the kept."}
 KIND = "rl_prompts"
 PARENTS = ("curated", "non-reasoning")
 
@@ -23,6 +25,8 @@ class Config:
     template: str = field(default="chat", metadata={"help": "template for reasoning prompts (post-SFT: chat)"})
     general_share: float = field(default=0.3, metadata={"help": "share of general prompts in the mix"})
     domains: tuple[str, ...] = ("math", "code")
+    difficulty: DifficultyFilter = field(default_factory=DifficultyFilter, metadata={
+        "help": "pass-rate filter of the rule prompts (off by default: the default teacher is scripted)"})
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.general_share < 1.0:
@@ -52,17 +56,20 @@ def _rule_mask(b: pa.RecordBatch, domains: pa.Array) -> pa.Array:
 def build(ctx, config: Config) -> None:
     problems, general = ctx.parent("curated"), ctx.parent("non-reasoning")
     domains = pa.array(list(config.domains), pa.string())
-    cols = ["domain", "answer", "tests"]
-    n_rule = sum(pc.sum(_rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
+    by_pass_rate = PassRateFilter(ctx, config.difficulty, problems, config.template)
+    cols = ["problem_id", "domain", "answer", "tests"]
+    n_rule = sum(by_pass_rate.decisions.count_kept(b.filter(_rule_mask(b, domains))) if by_pass_rate.decisions
+                 else pc.sum(_rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
     n_general = round(n_rule * config.general_share / (1 - config.general_share))
 
     def batches():
         for b in problems.batches():
             b = b.filter(_rule_mask(b, domains))
             if b.num_rows:
-                yield rl_prompt_batch(b, config.template, "rule")
+                yield by_pass_rate(rl_prompt_batch(b, config.template, "rule"))
         yield from _general_batches(general, n_general)
 
     n = ctx.write("train", batches())
+    by_pass_rate.finish(ctx)
     ctx.note(stats={"rule_prompts": n_rule, "reward_model_prompts": n - n_rule},
              description=f"all-scenario RL: {n_rule:,} rule-rewarded reasoning prompts + {n - n_rule:,} reward-model prompts")

@@ -7,12 +7,12 @@ rollout is a rollout plus reward columns), which are kept as they are.
 
 from __future__ import annotations
 
-from schemas import judgements, problems, rejects, rl_prompts, rollouts, scored_rollouts, sft_samples
+from schemas import difficulty, judgements, problems, rejects, rl_prompts, rollouts, scored_rollouts, sft_samples
 from schemas._base import SchemaError, TableSchema, conform, message_type
 
 REGISTRY: dict[str, TableSchema] = {
     m.SPEC.kind: m.SPEC
-    for m in (problems, rollouts, scored_rollouts, sft_samples, rl_prompts, judgements, rejects)
+    for m in (problems, rollouts, scored_rollouts, sft_samples, rl_prompts, judgements, rejects, difficulty)
 }
 
 

@@ -22,7 +22,9 @@ STEPS: list[tuple[str, dict[str, Any]]] = [
     ("problems", {"n": 3000, "seed": 0}),
     ("curated", {"decontaminate_against": ["procedural-heldout"], **HELDOUT}),
     ("cold-start", {"n_prompts": 200, "target": 120, "generate": {"backend_options": {"style": "readable", **TEACHER_FLAWS}}}),
-    ("r1-zero", {}),
+    # Pass-rate curation (Skywork-OR1 / DAPO): k samples per prompt under the policy, keep 0 < n_correct < k.
+    ("r1-zero", {"difficulty": {"enabled": True, "measure": {"generate": {
+        "samples_per_prompt": 4, "max_tokens": 2048, "backend_options": {"wrong_rate": 0.3}}}}}),
     ("reasoning", {"target": 2500, "max_per_problem": 2,
                    "generate": {"samples_per_prompt": 4, "max_tokens": 2048, "backend_options": TEACHER_FLAWS}}),
     ("non-reasoning", {"target": 800}),
@@ -64,4 +66,11 @@ select s.domain, count(*) as rollouts, round(avg(s.correct::int), 3) as accuracy
        count(*) filter (where r.reason = 'mixed_language') as mixed_language
 from reasoning_scored s left join reasoning__rejects r using (problem_id, sample_idx)
 group by s.domain order by s.domain
+""".strip()
+
+# "How many prompts does each model solve 0/k, 1..k-1 and k/k, per domain and difficulty?"
+DIFFICULTY_SQL = """
+select policy_model, domain, difficulty, k, count_if(n_correct = 0) as solved_none,
+       count_if(n_correct > 0 and n_correct < k) as solved_some, count_if(n_correct = k) as solved_all
+from difficulty group by all order by all
 """.strip()

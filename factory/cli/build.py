@@ -150,6 +150,8 @@ def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progr
     cols = ["benchmark", "k", "problems", "pass@1", "cons@k", "unverifiable"]
     render.console.print(render.rows_table(cols, [[m.get(c) for c in cols] for m in eval_snap.manifest["metrics"]],
                                            title=f"eval ({eval_snap.manifest['metrics'][0].get('model')})"))
+    cols, result, _ = sqlmod.query_rows(store, demomod.DIFFICULTY_SQL)
+    render.console.print(render.rows_table(cols, result, title="difficulty: pass rates under the policy (r1-zero keeps 0 < n_correct < k)"))
     render.console.print(render.lineage_tree(lineage(store, store.get("distill"))))
     render.console.print(f"[bold]example query[/bold]\n{demomod.EXAMPLE_SQL}")
     cols, result, _ = sqlmod.query_rows(store, demomod.EXAMPLE_SQL)

@@ -56,6 +56,10 @@ def render_card(manifest: dict[str, Any]) -> str:
     if m.get("rejects"):
         lines += ["", "## Rejected rows", "", "| reason | rows |", "|---|---:|"]
         lines += [f"| {r} | {n:,} |" for r, n in m["rejects"].items()]
+    for title, table in (m.get("histograms") or {}).items():  # {"columns": [...], "rows": [[...], ...]}
+        lines += ["", f"## {title[0].upper()}{title[1:]}", "", "| " + " | ".join(table["columns"]) + " |",
+                  "|" + "---|" * len(table["columns"])]
+        lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row) + " |" for row in table["rows"]]
     for title, key in (("Dedup and decontamination", "reports"),):
         if m.get(key):
             lines += ["", f"## {title}", "", "```json", json.dumps(m[key], indent=2, ensure_ascii=False), "```"]

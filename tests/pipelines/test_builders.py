@@ -63,3 +63,9 @@ class TestEval(BuilderTestCase):
 class TestTrainerRollouts(BuilderTestCase):
     BUILDER = "trainer-rollouts"
     EXPECTED_ROWS = 12  # tests/fixtures/rollouts/verl_dump.jsonl: 2 steps x 3 prompts x 2 samples
+
+
+class TestDifficulty(BuilderTestCase):
+    BUILDER = "difficulty"
+    EXPECTED_ROWS = 8  # one row per curated prompt
+    TRAINING_DATA = False  # a metrics table: pass rates, no prompts

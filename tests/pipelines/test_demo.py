@@ -18,6 +18,8 @@ def test_demo_builds_everything_then_caches(store):
     for expected in ("problems", "curated", "cold-start", "r1-zero", "reasoning", "non-reasoning", "sft-mix",
                      "rl-mix", "distill", "eval", "reasoning-rollouts", "reasoning-scored"):
         assert expected in names
+    r1_zero = store.get("r1-zero")
+    assert r1_zero.parents["difficulty"] == store.get("difficulty").ref and r1_zero.manifest["rejects"]["too_easy"] > 0
     reasoning = store.get("reasoning").manifest
     assert reasoning["synthetic"] and reasoning["rejects"]["wrong"] > 0 and "reasoning_filter" in reasoning["queries"]
     mix = store.get("sft-mix")
@@ -30,7 +32,8 @@ def test_demo_builds_everything_then_caches(store):
 def test_demo_cli_prints_stages_lineage_and_query(store):
     res = CliRunner().invoke(app, ["--store", str(store.root), "demo"])
     assert res.exit_code == 0, res.output
-    for needle in ("the R1 recipe, mini scale", "filters", "pass@1", "distill@", "example query", "cache hits"):
+    for needle in ("the R1 recipe, mini scale", "filters", "pass@1", "distill@", "example query", "cache hits",
+                   "difficulty: pass rates under the policy", "solved_some", "too_easy"):
         assert needle in res.output
 
 

@@ -24,6 +24,8 @@ SAMPLES = {
     "judgements": {"problem_id": ["p"], "sample_idx": pa.array([0], pa.int32()), "judge_model": ["j"],
                    "prompt_version": ["reference_match@1.0.0"], "verdict": ["correct"], "correct": [True], "raw": ["ok"]},
     "rejects": {"problem_id": ["p"], "reason": ["wrong"]},
+    "difficulty": {"problem_id": ["p"], "k": pa.array([16], pa.int32()), "n_correct": pa.array([3], pa.int32()),
+                   "pass_rate": [3 / 16], "policy_model": ["m"], "graders": ['{"accuracy": "1"}']},
 }
 
 

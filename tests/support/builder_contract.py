@@ -33,6 +33,7 @@ FIXTURE_CONFIGS: dict[str, dict[str, Any]] = {
     "rl-mix": {},
     "distill": {},
     "eval": {"benchmarks": ["math_500"], "paths": {"math_500": str(EVAL)}, "k": 2},
+    "difficulty": {"generate": {"samples_per_prompt": 4, "backend_options": FLAWS}},
     "trainer-rollouts": {"path": str(FIXTURES / "rollouts" / "verl_dump.jsonl"), "format": "verl"},
 }
 

@@ -1,0 +1,79 @@
+"""Curation by pass rate: the difficulty table, the r1-zero / rl-mix filter, and its refusals."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from factory.api.build import run_build
+from factory.cli.app import app
+from tests.support.builder_contract import FLAWS, build_with_parents
+
+MEASURE = {"generate": {"samples_per_prompt": 4, "backend_options": FLAWS}}
+
+
+def _filtered(predicate: str | None = None, **extra) -> dict:
+    cfg = {"enabled": True, "measure": MEASURE, **extra}
+    return {"difficulty": {**cfg, **({"predicate": predicate} if predicate else {})}}
+
+
+def test_difficulty_table_answers_the_solve_rate_question(store):
+    from factory.sql.query import query_rows
+
+    snap = build_with_parents(store, "difficulty").snapshot
+    df = snap.scan().collect()
+    assert (df["k"] == 4).all() and df["pass_rate"].to_list() == (df["n_correct"] / 4).to_list()
+    assert df["policy_model"].unique().to_list() == ["scripted-teacher"] and df["prompt_hash"].null_count() == 0
+    assert df["graders"].unique().to_list() == ['{"accuracy": "math-1.0.0+code-1.0.0"}']
+    assert set(df["n_correct"]) != {4}, "FLAWS make some samples wrong"
+    _, rows, _ = query_rows(store, "select policy_model, domain, difficulty, count_if(n_correct = 0) as none, "
+                                   "count_if(n_correct > 0 and n_correct < k) as some, count_if(n_correct = k) as all_ "
+                                   "from difficulty group by all order by all")
+    assert sum(r[3] + r[4] + r[5] for r in rows) == 8 and {r[1] for r in rows} == {"math", "code"}
+
+
+def test_r1_zero_filter_rejects_with_pass_rate_and_reuses_the_stage(store):
+    build_with_parents(store, "curated")
+    res = run_build(store, "r1-zero", _filtered())
+    snap, table = res.snapshot, store.get("difficulty").scan().collect()
+    solved = dict(zip(table["problem_id"], table["n_correct"]))
+    kept = set(snap.scan().collect()["problem_id"])
+    assert kept == {p for p, n in solved.items() if 0 < n < 4}
+    rejects = snap.scan("rejects").collect()
+    assert {(r["problem_id"], r["reason"]) for r in rejects.iter_rows(named=True)} == {
+        (p, "too_easy" if n == 4 else "too_hard") for p, n in solved.items() if n in (0, 4)}
+    assert rejects["pass_rate"].to_list() == [solved[p] / 4 for p in rejects["problem_id"]]
+    card = (snap.path / "README.md").read_text()
+    assert "## Pass rate under the policy (difficulty filter)" in card and "| (.25, .5] |" in card
+    assert snap.parents["difficulty"] == store.get("difficulty").ref
+
+    n_rollouts = len(store.list("difficulty-rollouts"))
+    again = run_build(store, "r1-zero", _filtered("pass_rate <= 0.5"))
+    assert again.snapshot.ref != snap.ref and len(store.list("difficulty-rollouts")) == n_rollouts
+    assert [s.cached for s in again.stages] == [True]
+    assert set(again.snapshot.scan().collect()["problem_id"]) == {p for p, n in solved.items() if n <= 2}
+
+
+def test_rl_mix_filters_rule_prompts_only(store):
+    build_with_parents(store, "non-reasoning")
+    plain = build_with_parents(store, "rl-mix").snapshot.scan().collect()
+    res = run_build(store, "rl-mix", _filtered("pass_rate <= 0.5"))
+    df = res.snapshot.scan().collect()
+    table = store.get(res.snapshot.parents["difficulty"]).scan().collect()
+    rates = dict(zip(table["problem_id"], table["pass_rate"]))
+    rule = df.filter(df["reward_type"] == "rule")
+    assert set(rule["problem_id"]) == {p for p, r in rates.items() if r <= 0.5}
+    assert rule.height < plain.filter(plain["reward_type"] == "rule").height
+    assert df.filter(df["reward_type"] == "reward_model").height > 0
+
+
+def test_bad_predicate_is_refused_before_generation(store):
+    build_with_parents(store, "curated")
+    res = CliRunner().invoke(app, ["--store", str(store.root), "build", "r1-zero", "--set", "difficulty.enabled=true",
+                                   "--set", "difficulty.predicate=n_corect > 1"])
+    assert res.exit_code == 1 and 'Referenced column "n_corect" not found' in res.output
+    assert len(res.output.strip().splitlines()) == 1 and not store.list("difficulty-rollouts")
+    with pytest.raises(ValueError, match="not a boolean"):
+        run_build(store, "r1-zero", _filtered("pass_rate * 2"))
+    with pytest.raises(ValueError, match="pin it as NAME@ID"):
+        run_build(store, "r1-zero", _filtered(table="difficulty"))
