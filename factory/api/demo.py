@@ -70,7 +70,7 @@ group by s.domain order by s.domain
 
 # "How many prompts does each model solve 0/k, 1..k-1 and k/k, per domain and difficulty?"
 DIFFICULTY_SQL = """
-select policy_model, domain, difficulty, k, count_if(n_correct = 0) as solved_none,
-       count_if(n_correct > 0 and n_correct < k) as solved_some, count_if(n_correct = k) as solved_all
+select policy_model as policy, domain, difficulty, count_if(n_correct = 0) as "0/k",
+       count_if(n_correct > 0 and n_correct < k) as "1..k-1", count_if(n_correct = k) as "k/k"
 from difficulty group by all order by all
 """.strip()
