@@ -11,14 +11,16 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from factory.curate.dedup import duplicate_gate
 from factory.generate.templates import get_template
 from pipelines.difficulty_utils import DifficultyFilter, PassRateFilter
 from schemas import message_type
 
 NAME = "r1-zero"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 RELEASE_NOTES = {"1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule.",
-                 "1.1.0": "Optional pass-rate filter (difficulty.enabled): a SQL predicate over a difficulty table."}
+                 "1.1.0": "Optional pass-rate filter (difficulty.enabled): a SQL predicate over a difficulty table.",
+                 "1.2.0": "Refuses to publish a prompt set whose exact-duplicate ratio exceeds max_duplicate_ratio."}
 KIND = "rl_prompts"
 PARENTS = ("curated",)
 
@@ -29,6 +31,8 @@ class Config:
     domains: tuple[str, ...] = field(default=("math", "code"), metadata={"help": "domains with rule rewards"})
     difficulty: DifficultyFilter = field(default_factory=DifficultyFilter, metadata={
         "help": "curation by pass rate under the policy (off by default: the default teacher is scripted)"})
+    max_duplicate_ratio: float = field(default=0.01, metadata={
+        "help": "refuse to publish above this share of repeated prompts (DAPO's set repeated each ~100x)"})
 
 
 def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str = "rule") -> pa.RecordBatch:
@@ -45,16 +49,28 @@ def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str 
     return pa.RecordBatch.from_pydict(cols)
 
 
+def rule_mask(b: pa.RecordBatch, domains: pa.Array) -> pa.Array:
+    """Prompts a rule reward can grade: in ``domains``, with a gold answer or tests."""
+    return pc.and_(pc.is_in(b.column("domain"), value_set=domains),
+                   pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
+
+
+def gate_duplicates(ctx, problems, domains: pa.Array, max_ratio: float) -> None:
+    """Dedup as a gate, before anything is generated: refuse a prompt set that repeats itself."""
+    cols = ["prompt", "domain", "answer", "tests"]
+    texts = (b.filter(rule_mask(b, domains)).column("prompt") for b in problems.batches(columns=cols))
+    ctx.note(reports={"duplicate_gate": duplicate_gate(texts, max_ratio, ctx.builder.NAME)})
+
+
 def build(ctx, config: Config) -> None:
     problems = ctx.parent("curated")
     domains = pa.array(list(config.domains), pa.string())
+    gate_duplicates(ctx, problems, domains, config.max_duplicate_ratio)
     by_pass_rate = PassRateFilter(ctx, config.difficulty, problems, config.template)
 
     def batches():
         for b in problems.batches():
-            keep = pc.and_(pc.is_in(b.column("domain"), value_set=domains),
-                           pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
-            b = b.filter(keep)
+            b = b.filter(rule_mask(b, domains))
             if b.num_rows:
                 yield by_pass_rate(rl_prompt_batch(b, config.template))
 

@@ -9,13 +9,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.difficulty_utils import DifficultyFilter, PassRateFilter
-from pipelines.r1_zero import rl_prompt_batch
+from pipelines.r1_zero import gate_duplicates, rl_prompt_batch, rule_mask
 from schemas import message_type
 
 NAME = "rl-mix"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 RELEASE_NOTES = {"1.0.0": "Chat-template reasoning prompts (reward_type=rule) + general prompts (reward_model).",
-                 "1.1.0": "Optional pass-rate filter of the rule prompts (difficulty.enabled); general share of the kept."}
+                 "1.1.0": "Optional pass-rate filter of the rule prompts (difficulty.enabled); general share of the kept.",
+                 "1.2.0": "Refuses to publish rule prompts whose exact-duplicate ratio exceeds max_duplicate_ratio."}
 KIND = "rl_prompts"
 PARENTS = ("curated", "non-reasoning")
 
@@ -27,6 +28,7 @@ class Config:
     domains: tuple[str, ...] = ("math", "code")
     difficulty: DifficultyFilter = field(default_factory=DifficultyFilter, metadata={
         "help": "pass-rate filter of the rule prompts (off by default: the default teacher is scripted)"})
+    max_duplicate_ratio: float = field(default=0.01, metadata={"help": "refuse to publish above this share of repeats"})
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.general_share < 1.0:
@@ -48,23 +50,19 @@ def _general_batches(snap, limit: int):
             "reward_type": pa.array(["reward_model"] * b.num_rows, pa.string())})
 
 
-def _rule_mask(b: pa.RecordBatch, domains: pa.Array) -> pa.Array:
-    return pc.and_(pc.is_in(b.column("domain"), value_set=domains),
-                   pc.or_(pc.is_valid(b.column("answer")), pc.is_valid(b.column("tests"))))
-
-
 def build(ctx, config: Config) -> None:
     problems, general = ctx.parent("curated"), ctx.parent("non-reasoning")
     domains = pa.array(list(config.domains), pa.string())
+    gate_duplicates(ctx, problems, domains, config.max_duplicate_ratio)
     by_pass_rate = PassRateFilter(ctx, config.difficulty, problems, config.template)
     cols = ["problem_id", "domain", "answer", "tests"]
-    n_rule = sum(by_pass_rate.decisions.count_kept(b.filter(_rule_mask(b, domains))) if by_pass_rate.decisions
-                 else pc.sum(_rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
+    n_rule = sum(by_pass_rate.decisions.count_kept(b.filter(rule_mask(b, domains))) if by_pass_rate.decisions
+                 else pc.sum(rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
     n_general = round(n_rule * config.general_share / (1 - config.general_share))
 
     def batches():
         for b in problems.batches():
-            b = b.filter(_rule_mask(b, domains))
+            b = b.filter(rule_mask(b, domains))
             if b.num_rows:
                 yield by_pass_rate(rl_prompt_batch(b, config.template, "rule"))
         yield from _general_batches(general, n_general)

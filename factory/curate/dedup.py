@@ -23,7 +23,7 @@ same survivors on every run; ``duplicate_of`` names the survivor's id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 import pyarrow as pa
@@ -40,6 +40,7 @@ from factory.curate.ngrams import (
     text_column,
     tokenize,
 )
+from factory.errors import BuildError
 
 KEEP = ("first", "last")
 _BATCH = 65_536  # texts tokenized at once: bounds the transient token/shingle arrays
@@ -211,3 +212,33 @@ def dedup_and_decontaminate(
         rejects = concat_rejects([rejects, rej])
         report["rows_out"] = kept.num_rows
     return kept, rejects, report
+
+
+def duplicate_gate(texts: Iterable[pa.Array], max_ratio: float, what: str) -> dict[str, Any]:
+    """Refuse a prompt set whose exact-duplicate ratio is above ``max_ratio`` (DAPO's released 17k
+    set repeated each prompt about 100 times: a filter that only drops rows hides such a bug).
+
+    Args:
+        texts: prompt text columns, batch by batch.
+        max_ratio: the bound on ``duplicates / prompts`` (duplicates: rows beyond the first of each text).
+        what: names the set in the error.
+
+    Returns:
+        ``{"prompts", "duplicates", "duplicate_ratio", "max_duplicate_ratio"}`` for the card.
+
+    >>> duplicate_gate([pa.array(["a", "b", "A"])], 0.5, "x")["duplicates"]
+    1
+    >>> duplicate_gate([pa.array(["a", "a", "a", "b"])], 0.1, "r1-zero")
+    Traceback (most recent call last):
+    ...
+    factory.errors.BuildError: r1-zero refuses to publish: 2 of 4 prompts (50.0%) repeat another prompt, above max_duplicate_ratio=0.1; build it from `curated` (which dedups) or raise the bound
+    """
+    keys = [exact_dedup_keys(t).to_numpy() for t in texts]
+    allkeys = np.concatenate(keys) if keys else np.zeros(0, np.uint64)
+    n = len(allkeys)
+    dup = n - len(np.unique(allkeys))
+    ratio = dup / n if n else 0.0
+    if ratio > max_ratio:
+        raise BuildError(f"{what} refuses to publish: {dup:,} of {n:,} prompts ({ratio:.1%}) repeat another prompt, "
+                         f"above max_duplicate_ratio={max_ratio}; build it from `curated` (which dedups) or raise the bound")
+    return {"prompts": n, "duplicates": dup, "duplicate_ratio": round(ratio, 6), "max_duplicate_ratio": max_ratio}
