@@ -60,11 +60,18 @@ class DifficultyFilter:
     predicate: str = field(default="0 < n_correct and n_correct < k", metadata={"help": "SQL over the difficulty table: rows to keep"})
     table: str = field(default="", metadata={"help": "pinned NAME@ID of a difficulty table; empty: measure it here"})
     keep_unmeasured: bool = field(default=True, metadata={"help": "keep prompts the table has no row for"})
+    pseudo_labels: bool = field(default=False, metadata={
+        "help": "give math prompts without gold the table's majority answer (answer_source=majority@k)"})
+    min_agreement: float = field(default=0.5, metadata={"help": "pseudo-label only when this share of samples agree"})
     measure: difficulty_builder.Config = field(default_factory=difficulty_builder.Config,
                                                metadata={"help": "the difficulty stage (policy, k, sampling)"})
 
     def __post_init__(self) -> None:
         check_predicate(self.predicate)
+        if self.pseudo_labels and not self.enabled:
+            raise ValueError("difficulty.pseudo_labels=true needs difficulty.enabled=true (the votes come from its table)")
+        if not 0.0 < self.min_agreement <= 1.0:
+            raise ValueError(f"difficulty.min_agreement={self.min_agreement}: a share in (0, 1]")
         if self.table and "@" not in self.table:
             raise ValueError(f"difficulty.table={self.table!r}: pin it as NAME@ID so the snapshot id follows it")
 
@@ -88,6 +95,7 @@ class Decisions:
     keep: dict[str, bool]
     pass_rate: dict[str, float | None]
     keep_unmeasured: bool
+    labels: dict[str, tuple[str, str]] = field(default_factory=dict)  # no-gold problem_id -> (answer, source)
 
     @classmethod
     def of(cls, snap, cfg: DifficultyFilter) -> "Decisions":
@@ -95,9 +103,23 @@ class Decisions:
         try:
             con.register("difficulty", snap.to_arrow())
             rows = con.execute(f"select problem_id, coalesce(({cfg.predicate}), false), pass_rate from difficulty").fetchall()
+            labels = con.execute("select problem_id, majority_answer, answer_source from difficulty where "
+                                 "answer_source like 'majority@%' and majority_agreement >= ?", [cfg.min_agreement]).fetchall()
         finally:
             con.close()
-        return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, cfg.keep_unmeasured)
+        return cls({r[0]: r[1] for r in rows}, {r[0]: r[2] for r in rows}, cfg.keep_unmeasured,
+                   {r[0]: (r[1], r[2]) for r in labels} if cfg.pseudo_labels else {})
+
+    def label(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Problems with ``answer_source``: ``gold`` where they have an answer, ``majority@k`` where a
+        pseudo-label fills a missing one (opt-in: never silently mixed with real gold)."""
+        answers = batch.column("answer").to_pylist()
+        ids = batch.column("problem_id").to_pylist()
+        filled = [a if a is not None else self.labels.get(i, (None, None))[0] for a, i in zip(answers, ids)]
+        source = ["gold" if a is not None else self.labels.get(i, (None, None))[1] for a, i in zip(answers, ids)]
+        idx = batch.schema.get_field_index("answer")
+        batch = batch.set_column(idx, "answer", pa.array(filled, pa.string()))
+        return batch.append_column("answer_source", pa.array(source, pa.string()))
 
     def count_kept(self, batch: pa.RecordBatch) -> int:
         return sum(self.keep.get(i, self.keep_unmeasured) for i in batch.column("problem_id").to_pylist())
@@ -135,6 +157,12 @@ class PassRateFilter:
         self.after: list[str] = []
         self.rejects: list[pa.RecordBatch] = []
 
+    def label(self, problems: pa.RecordBatch) -> pa.RecordBatch:
+        """Fill missing math answers with majority votes when ``pseudo_labels`` is on (else unchanged)."""
+        if self.decisions is None or not self.decisions.labels:
+            return problems
+        return self.decisions.label(problems)
+
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         if self.decisions is None:
             return batch
@@ -150,6 +178,8 @@ class PassRateFilter:
             return
         ctx.write_rejects(self.rejects or [pa.RecordBatch.from_pylist(
             [], schema=pa.schema([("problem_id", pa.string()), ("reason", pa.string()), ("pass_rate", pa.float64())]))])
+        pseudo = len(set(self.after) & set(self.decisions.labels))
         ctx.note(histograms={"pass rate under the policy (difficulty filter)": self.decisions.histogram(self.before, self.after)},
                  stats={"difficulty_table": self.table.ref, "difficulty_kept": len(self.after),
-                        "difficulty_dropped": len(self.before) - len(self.after)})
+                        "difficulty_dropped": len(self.before) - len(self.after), "pseudo_labeled": pseudo,
+                        "pseudo_label_share": round(pseudo / len(self.after), 4) if self.after else 0.0})

@@ -42,7 +42,7 @@ def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str 
     rendered = [template.render(r) for r in rows]
     prompt = pa.array(rendered, type=message_type())
     cols = {"problem_id": batch.column("problem_id"), "prompt": prompt}
-    for c in ("answer", "tests", "domain", "language", "difficulty"):
+    for c in ("answer", "answer_source", "tests", "domain", "language", "difficulty"):
         if c in batch.schema.names:
             cols[c] = batch.column(c)
     cols["reward_type"] = pa.array([reward_type] * batch.num_rows, pa.string())
@@ -70,6 +70,7 @@ def build(ctx, config: Config) -> None:
 
     def batches():
         for b in problems.batches():
+            b = by_pass_rate.label(b)
             b = b.filter(rule_mask(b, domains))
             if b.num_rows:
                 yield by_pass_rate(rl_prompt_batch(b, config.template))

@@ -56,12 +56,14 @@ def build(ctx, config: Config) -> None:
     gate_duplicates(ctx, problems, domains, config.max_duplicate_ratio)
     by_pass_rate = PassRateFilter(ctx, config.difficulty, problems, config.template)
     cols = ["problem_id", "domain", "answer", "tests"]
+    rule = (by_pass_rate.label(b) for b in problems.batches(columns=cols))
     n_rule = sum(by_pass_rate.decisions.count_kept(b.filter(rule_mask(b, domains))) if by_pass_rate.decisions
-                 else pc.sum(rule_mask(b, domains)).as_py() or 0 for b in problems.batches(columns=cols))
+                 else pc.sum(rule_mask(b, domains)).as_py() or 0 for b in rule)
     n_general = round(n_rule * config.general_share / (1 - config.general_share))
 
     def batches():
         for b in problems.batches():
+            b = by_pass_rate.label(b)
             b = b.filter(rule_mask(b, domains))
             if b.num_rows:
                 yield by_pass_rate(rl_prompt_batch(b, config.template, "rule"))

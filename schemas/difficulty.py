@@ -21,11 +21,14 @@ FIELDS = [
     pa.field("truncated_share", pa.float64()),  # share of samples that hit max_tokens
     pa.field("graders", pa.string()),  # JSON {grader: version}
     pa.field("measured_on", pa.string()),  # the rollouts snapshot the rates come from
+    pa.field("answer_source", pa.string()),  # gold | majority@k (no gold: rates are against the majority)
+    pa.field("majority_answer", pa.string()),  # the answer most samples agree on (grader equivalence)
+    pa.field("majority_agreement", pa.float64()),  # share of the k samples in that answer's cluster
 ]
 
 SPEC = TableSchema(
     kind="difficulty",
-    version="1.0.0",
+    version="1.1.0",
     doc="one prompt's pass rate under one policy",
     schema=pa.schema(FIELDS),
     optional=frozenset(f.name for f in FIELDS if f.nullable),

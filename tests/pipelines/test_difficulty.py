@@ -77,3 +77,51 @@ def test_bad_predicate_is_refused_before_generation(store):
         run_build(store, "r1-zero", _filtered("pass_rate * 2"))
     with pytest.raises(ValueError, match="pin it as NAME@ID"):
         run_build(store, "r1-zero", _filtered(table="difficulty"))
+
+
+def test_majority_votes_fill_missing_gold_only_when_asked(store, tmp_path):
+    import json
+
+    from tests.trainers.test_trainers_common import write_snapshot
+
+    rows = [{"problem_id": "g1", "prompt": "What is 1 + 1?", "answer": "2", "domain": "math"},
+            {"problem_id": "n1", "prompt": "What is 3 + 4?", "domain": "math"},
+            {"problem_id": "n2", "prompt": "What is 5 + 9?", "domain": "math"}]
+    path = tmp_path / "p.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    raw = run_build(store, "problems", {"source": str(path)}).snapshot.ref
+    table = write_snapshot(store, "votes", "difficulty", [
+        {"problem_id": "g1", "k": 4, "n_correct": 3, "pass_rate": 0.75, "answer_source": "gold",
+         "majority_answer": "2", "majority_agreement": 0.75},
+        {"problem_id": "n1", "k": 4, "n_correct": 3, "pass_rate": 0.75, "answer_source": "majority@4",
+         "majority_answer": "7", "majority_agreement": 0.75},
+        {"problem_id": "n2", "k": 4, "n_correct": 1, "pass_rate": 0.25, "answer_source": "majority@4",
+         "majority_answer": "13", "majority_agreement": 0.25}])
+    cfg = {"difficulty": {"enabled": True, "table": table.ref, "predicate": "true"}}
+    plain = run_build(store, "r1-zero", cfg, parents={"curated": raw}).snapshot.scan().collect()
+    assert plain["problem_id"].to_list() == ["g1"]  # no gold, no opt-in: not an RL prompt
+    cfg["difficulty"]["pseudo_labels"] = True
+    snap = run_build(store, "r1-zero", cfg, parents={"curated": raw}).snapshot
+    df = snap.scan().collect().sort("problem_id")
+    assert df.select("problem_id", "answer", "answer_source").rows() == [("g1", "2", "gold"), ("n1", "7", "majority@4")]
+    assert snap.manifest["stats"]["pseudo_labeled"] == 1 and snap.manifest["stats"]["pseudo_label_share"] == 0.5
+    with pytest.raises(ValueError, match="needs difficulty.enabled=true"):
+        run_build(store, "r1-zero", {"difficulty": {"pseudo_labels": True}}, parents={"curated": raw})
+
+
+def test_difficulty_rates_prompts_without_gold_against_the_majority(store):
+    import pyarrow as pa
+
+    from factory.curate.majority import Vote
+    from pipelines.difficulty import difficulty_rows
+
+    result = pa.table({"problem_id": ["g", "n"], "prompt": ["a", "b"], "domain": ["math", "math"],
+                       "difficulty": pa.array([1, 1], pa.int32()), "language": ["en", "en"], "policy_model": ["m", "m"],
+                       "k": pa.array([4, 4], pa.int32()), "n_correct": pa.array([1, 0], pa.int32()),
+                       "n_graded": pa.array([4, 0], pa.int32()), "pass_rate": [0.25, None],
+                       "mean_completion_tokens": [1.0, 1.0], "max_completion_tokens": pa.array([1, 1], pa.int32()),
+                       "truncated_share": [0.0, 0.0]})
+    out = difficulty_rows(result, revision="r1", graders={}, measured_on="x@1",
+                          votes={"g": Vote("3", 3, 4), "n": Vote("7", 2, 4)}).to_pylist()
+    assert [(r["n_correct"], r["pass_rate"], r["answer_source"]) for r in out] == [(1, 0.25, "gold"), (2, 0.5, "majority@4")]
+    assert out[0]["majority_answer"] == "3" and out[1]["policy_revision"] == "r1"
