@@ -69,3 +69,9 @@ class TestDifficulty(BuilderTestCase):
     BUILDER = "difficulty"
     EXPECTED_ROWS = 8  # one row per curated prompt
     TRAINING_DATA = False  # a metrics table: pass rates, no prompts
+
+
+class TestRolloutDifficulty(BuilderTestCase):
+    BUILDER = "rollout-difficulty"
+    EXPECTED_ROWS = 10  # the scored parent: one row per fixture problem
+    TRAINING_DATA = False

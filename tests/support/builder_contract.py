@@ -34,6 +34,8 @@ FIXTURE_CONFIGS: dict[str, dict[str, Any]] = {
     "distill": {},
     "eval": {"benchmarks": ["math_500"], "paths": {"math_500": str(EVAL)}, "k": 2},
     "difficulty": {"generate": {"samples_per_prompt": 4, "backend_options": FLAWS}},
+    "scored": {},
+    "rollout-difficulty": {},
     "trainer-rollouts": {"path": str(FIXTURES / "rollouts" / "verl_dump.jsonl"), "format": "verl"},
 }
 
