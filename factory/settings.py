@@ -8,9 +8,15 @@ from pathlib import Path
 DEFAULT_STORE = "./factory-store"
 
 
-def store_root(explicit: str | os.PathLike | None = None) -> Path:
-    """Where snapshots live: ``--store`` wins, then ``FACTORY_STORE``, then ``./factory-store``."""
-    return Path(explicit or os.environ.get("FACTORY_STORE") or DEFAULT_STORE).expanduser()
+def store_location(explicit: str | os.PathLike | None = None) -> str:
+    """Where snapshots live, as given (a local path or an fsspec URL such as ``s3://bucket/prefix``):
+    ``--store`` wins, then ``FACTORY_STORE``, then ``./factory-store``."""
+    return str(explicit or os.environ.get("FACTORY_STORE") or DEFAULT_STORE)
+
+
+def cache_dir() -> Path:
+    """Local derived state of remote stores (catalogs): ``FACTORY_CACHE``, else ``~/.cache/r1-factory``."""
+    return Path(os.environ.get("FACTORY_CACHE") or Path.home() / ".cache" / "r1-factory").expanduser()
 
 
 def hf_token() -> str | None:

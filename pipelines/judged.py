@@ -22,6 +22,7 @@ from factory.generate.backends.base import backend_is_synthetic
 from factory.generate.judge import JudgeConfig, JudgeTask, shard_bounds
 from factory.generate.judge_prompts import get_judge_prompt
 from factory.progress import RowProgress
+from factory.store.fsio import open_input
 
 NAME = "judged"
 VERSION = "1.0.0"
@@ -34,7 +35,7 @@ Config = JudgeConfig
 
 def _all_rule_verified(files: list[str]) -> bool:
     """True when every row has a rule verdict: then nothing qualifies and no text needs reading."""
-    return all(pq.read_table(f, columns=["verdict"]).column(0).null_count == 0 for f in files)
+    return all(pq.read_table(open_input(f), columns=["verdict"]).column(0).null_count == 0 for f in files)
 
 
 def build(ctx, config: JudgeConfig) -> None:
@@ -63,18 +64,18 @@ def build(ctx, config: JudgeConfig) -> None:
     if task.backend is not None:
         info.update({k: v for k, v in task.backend.info().items() if k != "backend"})
         task.backend.close()
-    stats = _stats(ctx.work_dir / "data")
+    stats = _stats(ctx.part_files("train"))
     ctx.note(judge=info, stats=stats, synthetic=backend_is_synthetic(config.backend),
              description=f"{stats['judged']:,} rows of {scored.ref} judged by {config.backend}:{config.model} "
                          f"with {prompt.ref}")
 
 
-def _stats(data_dir) -> dict:
+def _stats(parts: list) -> dict:
     """Verdict counts, distinct judge calls (dedup is per shard) and agreement with the rule grader."""
     stats = {"judged": 0, "judge_calls": 0, "correct": 0, "wrong": 0, "unparseable": 0,
              "rule_agree": 0, "rule_disagree": 0}
-    for part in sorted(data_dir.glob("train-*.parquet")):
-        t = pq.read_table(part, columns=["verdict", "correct", "rule_correct", "judge_request"])
+    for part in parts:
+        t = pq.read_table(open_input(part), columns=["verdict", "correct", "rule_correct", "judge_request"])
         stats["judged"] += t.num_rows
         stats["judge_calls"] += len(pc.unique(t.column("judge_request").drop_null()))
         for d in pc.value_counts(t.column("verdict").drop_null()).to_pylist():

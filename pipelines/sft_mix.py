@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-import duckdb
 import pyarrow as pa
 
 from factory import settings as envconfig
@@ -32,7 +31,7 @@ def build(ctx, config: Config) -> None:
     refs = {"reasoning": ctx.parent("reasoning"), "non-reasoning": ctx.parent("non-reasoning")}
     text, _ = sqlmodel.load("sft_mix")
     sql = sqlmodel.render(text, refs, {"seed": config.seed})
-    con = duckdb.connect()
+    con = sqlmodel.connect(list(refs.values()))
     con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'").fetchall()
     tmp = ctx.work_dir / ".tmp"
     tmp.mkdir(exist_ok=True)

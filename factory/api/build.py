@@ -129,11 +129,16 @@ class BuildContext:
 
     @property
     def work_dir(self) -> Path:
-        """The snapshot's work folder: finished parts live in ``data/``; scratch files may go elsewhere in it."""
+        """A local scratch folder of this build (on a local store finished parts live in its ``data/``;
+        read them through ``part_files``, which also works on an object store)."""
         return self._sb.work
 
     def done_shards(self, split: str) -> dict[int, int]:
         return self._sb._split(split).done_parts()
+
+    def part_files(self, split: str) -> list:
+        """The finished part files of ``split`` (paths or URLs; open them with ``fsio.open_input``)."""
+        return self._sb.part_files(split)
 
     def note(self, **fields: Any) -> None:
         """Add manifest fields: ``stats``, ``queries``, ``filters``, ``reports``, ``synthetic``, ``description``."""
@@ -228,7 +233,7 @@ def run_build(store: Store, builder: str | ModuleType, config: Any = None, *, na
         return BuildResult(existing, cached=True)
     if existing is not None:
         store.remove(existing)
-        shutil.rmtree(store.root / ".work" / f"{out_name}@{id_}", ignore_errors=True)
+        shutil.rmtree(store.local_dir / ".work" / f"{out_name}@{id_}", ignore_errors=True)
     with store.begin(out_name, id_, kind=getattr(mod, "KIND", None), quiet=options.quiet) as sb:
         if sb.existing is not None:  # another process published it while we waited for the lock
             return BuildResult(sb.existing, cached=True)

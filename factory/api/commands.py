@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +35,7 @@ class ShowResult:
 def show(store: Store, ref: str) -> ShowResult:
     """Card, schema, stats and lineage of one snapshot, plus models trained on it."""
     snap = store.get(ref)
-    card = (snap.path / "README.md").read_text() if (snap.path / "README.md").exists() else ""
+    card = snap.read_text("README.md") or ""
     from factory.store.models import models_for
 
     return ShowResult(snap, card, lineage(store, snap), models_for(store, snap.ref))
@@ -76,7 +78,7 @@ def export(store: Store, ref: str, to: str | Path, *, overwrite: bool = False, f
     tmp = dest.with_name(f".{dest.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     if format == "snapshot":
-        shutil.copytree(snap.path, tmp)
+        snap.copy_to(tmp)
     else:
         try:
             write_export(snap, tmp, format, data_source=data_source)
@@ -101,10 +103,21 @@ def publish(store: Store, ref: str, repo: str, *, private: bool = False, token: 
         raise FactoryError(f"bad --repo {repo!r}: expected ORG/NAME")
     api = HfApi(token=token or envconfig.hf_token())
     api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True)
-    info = api.upload_folder(folder_path=str(snap.path), repo_id=repo, repo_type="dataset", revision=revision,
-                             commit_message=f"r1-factory: publish {snap.ref}",
-                             commit_description=f"builder {snap.manifest.get('builder')}@{snap.manifest.get('builder_version')}")
+    with _local_folder(snap) as folder:  # a snapshot on an object store is staged locally first
+        info = api.upload_folder(folder_path=str(folder), repo_id=repo, repo_type="dataset", revision=revision,
+                                 commit_message=f"r1-factory: publish {snap.ref}",
+                                 commit_description=f"builder {snap.manifest.get('builder')}@"
+                                                    f"{snap.manifest.get('builder_version')}")
     return str(getattr(info, "commit_url", info))
+
+
+@contextlib.contextmanager
+def _local_folder(snap: Snapshot):
+    if not snap.remote:
+        yield snap.path
+        return
+    with tempfile.TemporaryDirectory(prefix="factory-publish-") as tmp:
+        yield snap.copy_to(Path(tmp) / snap.id)
 
 
 def problems_ref(store: Store, problems: str, options: Any = None) -> str:

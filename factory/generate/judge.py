@@ -21,6 +21,7 @@ import xxhash
 from factory.generate.backends.base import Backend, Request, Sample, SamplingParams, make_backend
 from factory.generate.judge_prompts import DEFAULT_JUDGE_PROMPT, JudgePrompt, get_judge_prompt, parse_verdict
 from factory.rewards.base import split_think
+from factory.store.fsio import open_input
 
 # columns a judge shard reads from a scored (or plain rollouts) snapshot, when present
 INPUT_COLUMNS = ("problem_id", "sample_idx", "prompt", "completion", "reasoning", "reference", "answer",
@@ -222,7 +223,7 @@ def shard_bounds(files: Sequence[str], prompts_per_shard: int) -> list[int]:
     starts: list[int] = []
     offset, last = 0, None
     for f in files:
-        for batch in pq.ParquetFile(f).iter_batches(columns=["problem_id"], batch_size=65_536):
+        for batch in pq.ParquetFile(open_input(f)).iter_batches(columns=["problem_id"], batch_size=65_536):
             ids, n = batch.column(0), batch.num_rows
             if n == 0:
                 continue
@@ -261,7 +262,7 @@ class JudgeTask:
         lo, hi = self.bounds[shard], self.bounds[shard + 1]
         if hi <= lo:
             return []
-        names = pq.read_schema(self.files[0]).names
+        names = pq.read_schema(open_input(self.files[0])).names
         table = read_rows(self.files, lo, hi, columns=[c for c in INPUT_COLUMNS if c in names])
         cfg = self.config
         return [r for r in table.to_pylist()

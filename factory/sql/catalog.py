@@ -18,8 +18,10 @@ from typing import Iterator
 import duckdb
 
 from factory import settings as envconfig
+from factory.sql import sqlmodel
 from factory.sql.sqlmodel import read_parquet_sql
 from factory.store.ids import sql_names
+from factory.store.locks import file_lock
 from factory.store.models import all_models
 from factory.store.snapshot import Snapshot
 from factory.store.store import Store
@@ -59,16 +61,16 @@ class Catalog:
 
     def __init__(self, store: Store):
         self.store = store
-        self.path = store.root / CATALOG
+        self.path = store.local_dir / CATALOG  # derived state: beside a local store, in a cache for a remote one
 
     def rebuild(self) -> Path:
         """Recreate the catalog from manifests (deterministic: same store, same catalog)."""
-        self.store.root.mkdir(parents=True, exist_ok=True)
-        with self.store.lock("catalog"):
+        self.store.local_dir.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.store.local_dir / ".locks" / "catalog.lock"):
             tmp = self.path.with_suffix(".tmp")
             for p in (tmp, Path(str(tmp) + ".wal")):
                 p.unlink(missing_ok=True)
-            con = duckdb.connect(str(tmp))
+            con = sqlmodel.connect(database=str(tmp))
             try:
                 self._create(con)
             finally:
@@ -80,6 +82,7 @@ class Catalog:
         # the fingerprint is of what is read here, first: a snapshot committed while the views
         # are built changes the store's fingerprint, so the next use rebuilds and gets its view
         snaps, models = self.store.list(), all_models(self.store)
+        sqlmodel.register_filesystems(con, snaps)
         latest = {s.name: s for s in snaps}  # list() is oldest-first per name
         con.execute(
             "create table snapshots (name varchar, id varchar, ref varchar, latest boolean, builder varchar,"
@@ -128,8 +131,10 @@ class Catalog:
         """A read-only connection on a fresh catalog, with bounded memory and spill to disk."""
         if not self.is_fresh():
             self.rebuild()
-        con = duckdb.connect(str(self.path), read_only=True)
-        tmp = self.store.root / ".tmp" / "duckdb"
+        con = sqlmodel.connect(database=str(self.path), read_only=True)
+        if self.store.remote:  # the views read s3://... (or gs://...) through the store's own fsspec filesystem
+            con.register_filesystem(self.store.fs)
+        tmp = self.store.local_dir / ".tmp" / "duckdb"
         tmp.mkdir(parents=True, exist_ok=True)
         con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'")
         con.execute(f"set temp_directory='{tmp}'")

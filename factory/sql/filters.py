@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -27,7 +26,7 @@ def run_model(model: str, refs: dict[str, Snapshot | str], variables: dict[str, 
     in its stored form: parents as ``{{ ref('name@id') }}``)."""
     text, contracts = sqlmodel.load(model)
     sql = sqlmodel.render(text, refs, variables, split)
-    con = duckdb.connect()
+    con = sqlmodel.connect([r for r in refs.values() if isinstance(r, Snapshot)])
     try:
         con.execute(f"set memory_limit='{envconfig.duckdb_memory_limit()}'")
         con.execute("set preserve_insertion_order=false")

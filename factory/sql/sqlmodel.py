@@ -33,6 +33,32 @@ def _literal(v: Any) -> str:
     return "'" + str(v).replace("'", "''") + "'"
 
 
+def connect(snapshots: Sequence[Snapshot] = (), database: str = ":memory:", **kw: Any) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection that can read ``snapshots`` wherever they live.
+
+    Snapshots on an object store are read through their fsspec filesystem, registered in
+    DuckDB's Python API; extension downloads stay off (no httpfs fetched at run time).
+    """
+    con = duckdb.connect(database, **kw)
+    con.execute("set autoinstall_known_extensions=false")
+    con.execute("set autoload_known_extensions=false")
+    register_filesystems(con, snapshots)
+    return con
+
+
+def register_filesystems(con: duckdb.DuckDBPyConnection, snapshots: Sequence[Snapshot]) -> None:
+    from factory.store.fsio import filesystem
+
+    seen = set()
+    for snap in snapshots:
+        if snap.remote:
+            fs, _ = filesystem(snap.path)
+            proto = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+            if proto not in seen:
+                seen.add(proto)
+                con.register_filesystem(fs)
+
+
 def read_parquet_sql(paths: Sequence[str | Path]) -> str:
     """A DuckDB ``read_parquet([...])`` over exact files (quoted), as views and models use them."""
     files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)

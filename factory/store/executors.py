@@ -4,14 +4,14 @@ A shard task is a picklable object with ``setup()`` (load the backend once per w
 ``__call__(shard) -> Iterable[RecordBatch]``; optionally ``stats()`` (the worker's cumulative
 counters, e.g. tokens and cost) and ``absorb(worker, stats)`` (the driver's copy of a remote
 worker's counters). Workers write their own part files into the snapshot's work folder (tmp
-name + rename), so the same resume rule holds everywhere: a finished part is never recomputed.
+name + rename) or straight to its object-store prefix (one upload per part), so the same resume
+rule holds everywhere: a finished part is never recomputed.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Any, Callable, Iterable, Protocol
 
 import pyarrow as pa
@@ -30,7 +30,7 @@ def run_local(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callab
     """Run ``todo`` shards one after another in this process, with one backend."""
     task.setup()
     for shard in todo:
-        on_done(shard, write_one_shard(sw.data_dir, sw.split, sw.kind, shard, task(shard)))
+        on_done(shard, write_one_shard(sw.dest, sw.split, sw.kind, shard, task(shard)))
 
 
 _WORKER_TASK: dict[str, Any] = {}  # the task of this worker process (set once by the pool initializer)
@@ -41,8 +41,8 @@ def _init_worker(task: ShardTask) -> None:
     _WORKER_TASK["task"] = task
 
 
-def _run_in_worker(data_dir: str, split: str, kind: str | None, shard: int) -> tuple[int, int]:
-    return shard, write_one_shard(Path(data_dir), split, kind, shard, _WORKER_TASK["task"](shard))
+def _run_in_worker(dest: Any, split: str, kind: str | None, shard: int) -> tuple[int, int]:
+    return shard, write_one_shard(dest, split, kind, shard, _WORKER_TASK["task"](shard))
 
 
 def run_processes(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None],
@@ -60,54 +60,103 @@ def run_processes(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Ca
         return run_local(sw, todo, task, on_done)
     with cf.ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=_init_worker,
                                 initargs=(task,)) as pool:
-        futures = [pool.submit(_run_in_worker, str(sw.data_dir), sw.split, sw.kind, s) for s in todo]
+        futures = [pool.submit(_run_in_worker, sw.dest, sw.split, sw.kind, s) for s in todo]
         for fut in cf.as_completed(futures):
             on_done(*fut.result())
 
 
 def run_ray(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable[[int, int], None],
             *, address: str | None = None, num_workers: int = 2, num_cpus_per_worker: float = 1,
-            num_gpus_per_worker: float = 0) -> None:
+            num_gpus_per_worker: float = 0, max_shard_retries: int = 3, connect_timeout_s: float = 20.0) -> None:
     """Run ``todo`` shards on Ray actors, one backend per actor; free actors pull the next shard.
 
+    A shard whose actor dies (its node was lost) goes back to the queue and runs on another actor,
+    which Ray restarts elsewhere; it rewrites the same part, so the result is exact.
+
     Args:
-        sw: the split being written; workers write into ``sw.data_dir``, which must be a path
-            every node can reach (a shared filesystem on a multi-node cluster).
+        sw: the split being written; workers write their parts straight into ``sw.dest``: an
+            object-store prefix (no shared filesystem needed) or, on one machine, a local folder.
         todo: unfinished shard indexes.
         task: the shard task, pickled once per actor.
         on_done: called in the driver as each shard's part file lands.
-        address: an existing cluster (``"auto"``, ``"ray://host:10001"``); default: reuse an
-            initialized Ray or start a local one sized for the workers.
+        address: an existing cluster (``"auto"``, ``"host:6379"``, ``"ray://host:10001"``); default:
+            reuse an initialized Ray or start a local one sized for the workers.
         num_workers: actors, i.e. backend replicas.
         num_cpus_per_worker: CPUs each actor reserves.
-        num_gpus_per_worker: GPUs each actor reserves (vLLM replicas: the tensor-parallel size).
+        num_gpus_per_worker: GPUs each actor reserves (a vLLM replica: its tensor-parallel size).
+        max_shard_retries: how often one shard may lose its actor before the run fails.
+        connect_timeout_s: how long an ``address`` may take to answer.
 
     Needs ``pip install 'r1-factory[ray]'``.
     """
     if num_workers < 1:
         raise ValueError(f"num_workers={num_workers}: the ray executor needs at least 1 worker")
-    ray = _init_ray(address, math.ceil(num_workers * num_cpus_per_worker))
-    worker_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker)(_ShardWorker)
+    ray = _init_ray(address, math.ceil(num_workers * num_cpus_per_worker), connect_timeout_s)
+    worker_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker, max_restarts=-1,
+                            max_task_retries=0)(_ShardWorker)
     workers = [worker_cls.remote(task, i) for i in range(min(num_workers, len(todo)) or 1)]
     try:
-        pool = ray.util.ActorPool(workers)
-        args = (str(sw.data_dir), sw.split, sw.kind)
-        for worker, shard, rows, stats in pool.map_unordered(lambda w, s: w.run.remote(*args, s), todo):
-            if stats and hasattr(task, "absorb"):
-                task.absorb(worker, stats)
-            on_done(shard, rows)
+        _drain(ray, workers, todo, (sw.dest, sw.split, sw.kind), task, on_done, max_shard_retries)
     finally:
         for w in workers:
-            ray.kill(w)
+            ray.kill(w, no_restart=True)
 
 
-def _init_ray(address: str | None, num_cpus: int) -> Any:
+def _drain(ray: Any, workers: list, todo: list[int], args: tuple, task: Any, on_done: Callable[[int, int], None],
+           max_retries: int) -> None:
+    """Keep every actor busy until all shards are written; requeue the shards of dead actors."""
+    from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
+
+    queue, idle, inflight, lost = list(reversed(todo)), list(workers), {}, dict.fromkeys(todo, 0)
+    while queue or inflight:
+        while queue and idle:
+            w, shard = idle.pop(), queue.pop()
+            inflight[w.run.remote(*args, shard)] = (w, shard)
+        (ready,), _ = ray.wait(list(inflight), num_returns=1)
+        w, shard = inflight.pop(ready)
+        try:
+            index, shard, rows, stats = ray.get(ready)
+        except (RayActorError, WorkerCrashedError, NodeDiedError, ObjectLostError) as e:
+            lost[shard] += 1
+            if lost[shard] > max_retries:
+                raise RuntimeError(f"shard {shard} lost its Ray worker {lost[shard]} times; last: {e}") from None
+            logging.getLogger(__name__).warning("shard %d: its Ray worker died (%s); retrying", shard,
+                                                type(e).__name__)
+            queue.append(shard)
+            idle.append(w)  # Ray restarts the actor (on another node if its own is gone)
+            continue
+        idle.append(w)
+        if stats and hasattr(task, "absorb"):
+            task.absorb(index, stats)
+        on_done(shard, rows)
+
+
+def _check_reachable(address: str, timeout_s: float) -> None:
+    """Fail within ``timeout_s`` when a cluster address does not answer (Ray itself may wait minutes)."""
+    import socket
+
+    if address in ("auto", "local"):
+        return
+    hostport = address.split("://", 1)[-1].split("/", 1)[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise ConnectionError(f"the Ray cluster at {address} does not answer within {timeout_s:g}s "
+                              f"({e.strerror or type(e).__name__})") from None
+
+
+def _init_ray(address: str | None, num_cpus: int, connect_timeout_s: float = 20.0) -> Any:
     """Import and (if needed) start Ray quietly: no dashboard, worker logs stay on the workers."""
     try:
         import ray
     except ImportError:
         raise ImportError("the ray executor needs Ray: pip install 'r1-factory[ray]'") from None
     if not ray.is_initialized():
+        if address:
+            _check_reachable(address, connect_timeout_s)
         ray.init(address=address, num_cpus=None if address else max(num_cpus, 1), include_dashboard=False,
                  ignore_reinit_error=True, log_to_driver=False, logging_level=logging.ERROR)
     return ray
@@ -120,7 +169,7 @@ class _ShardWorker:
         self.task, self.index = task, index
         self.task.setup()
 
-    def run(self, data_dir: str, split: str, kind: str | None, shard: int) -> tuple[int, int, int, dict]:
-        rows = write_one_shard(Path(data_dir), split, kind, shard, self.task(shard))
+    def run(self, dest: Any, split: str, kind: str | None, shard: int) -> tuple[int, int, int, dict]:
+        rows = write_one_shard(dest, split, kind, shard, self.task(shard))
         stats = self.task.stats() if hasattr(self.task, "stats") else {}
         return self.index, shard, rows, stats

@@ -16,7 +16,7 @@ from factory.store.store import Store
 
 
 def _dir(store: Store) -> Path:
-    return store.root / ".models"
+    return store.local_dir / ".models"
 
 
 def register_model(store: Store, record: dict[str, Any]) -> Path:

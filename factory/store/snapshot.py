@@ -1,4 +1,4 @@
-"""A published snapshot: an immutable folder in Hub layout, readable as Polars, Arrow or `datasets`."""
+"""A published snapshot: an immutable folder (or object-store prefix) in Hub layout, readable as Polars, Arrow or `datasets`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from factory.errors import InputError
+from factory.store.fsio import filesystem, join, open_input, redact
 
 if TYPE_CHECKING:  # heavy imports stay lazy
     import datasets
@@ -30,7 +31,7 @@ class Snapshot:
 
     name: str
     id: str
-    path: Path
+    path: Path | str  # a local folder, or an fsspec URL for snapshots on an object store
     manifest: dict[str, Any] = field(repr=False, compare=False, hash=False)
 
     @classmethod
@@ -44,6 +45,21 @@ class Snapshot:
         except json.JSONDecodeError as e:
             raise InputError(f"{mpath} is corrupt: {e}") from None
         return cls(name=manifest["name"], id=manifest["id"], path=path, manifest=manifest)
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.path, str)
+
+    def read_text(self, name: str) -> str | None:
+        """A file of the snapshot folder (``README.md``, ``manifest.json``), or None if absent."""
+        if not self.remote:
+            p = self.path / name
+            return p.read_text() if p.exists() else None
+        fs, root = filesystem(self.path)
+        try:
+            return fs.cat_file(f"{root}/{name}").decode()
+        except FileNotFoundError:
+            return None
 
     @property
     def ref(self) -> str:
@@ -78,26 +94,45 @@ class Snapshot:
     def has_split(self, split: str) -> bool:
         return split in self.manifest.get("splits", {})
 
-    def files(self, split: str | None = None) -> list[Path]:
-        """The Parquet files of one split, in order."""
+    def copy_to(self, dest: Path) -> Path:
+        """Copy the snapshot folder (manifest, card, data files) into local folder ``dest``."""
+        import shutil
+
+        if not self.remote:
+            shutil.copytree(self.path, dest)
+            return dest
+        fs, root = filesystem(self.path)
+        names = [MANIFEST, CARD] + [f for info in self.manifest.get("splits", {}).values() for f in info["files"]]
+        for name in names:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            fs.get_file(f"{root}/{name}", str(dest / name))
+        return dest
+
+    def files(self, split: str | None = None) -> list[Path] | list[str]:
+        """The Parquet files of one split, in order (URLs for a snapshot on an object store)."""
         split = split or self.default_split
         info = self.manifest.get("splits", {}).get(split)
         if info is None:
             known = ", ".join(self.manifest.get("splits", {})) or "none"
             raise InputError(f"snapshot {self.ref} has no split {split!r} (splits: {known})")
-        return [self.path / f for f in info["files"]]
+        return [join(self.path, *f.split("/")) for f in info["files"]]
 
     # -- readers -----------------------------------------------------------------------
     def scan(self, split: str | None = None) -> "pl.LazyFrame":
         """A Polars LazyFrame over one split (nothing is read until collected)."""
         import polars as pl
 
+        if self.remote:  # through the same fsspec filesystem as every other reader
+            return pl.scan_pyarrow_dataset(self.arrow_dataset(split))
         return pl.scan_parquet([str(p) for p in self.files(split)])
 
     def arrow_dataset(self, split: str | None = None) -> "pads.Dataset":
         """A ``pyarrow.dataset.Dataset`` over one split (streams record batches)."""
         import pyarrow.dataset as pads
 
+        if self.remote:
+            fs, _ = filesystem(self.path)
+            return pads.dataset([filesystem(str(p))[1] for p in self.files(split)], format="parquet", filesystem=fs)
         return pads.dataset([str(p) for p in self.files(split)], format="parquet")
 
     def to_arrow(self, split: str | None = None):
@@ -108,7 +143,29 @@ class Snapshot:
         """A Hugging Face ``datasets.Dataset`` of one split (memory-mapped Arrow cache)."""
         import datasets
 
-        return datasets.Dataset.from_parquet([str(p) for p in self.files(split)], split=split or self.default_split)
+        # `datasets` would download remote files into its cache anyway (and refuses in offline
+        # mode): fetch them once into a local copy keyed by the immutable snapshot id
+        files = [str(p) for p in (self._local_files(split) if self.remote else self.files(split))]
+        return datasets.Dataset.from_parquet(files, split=split or self.default_split)
+
+    def _local_files(self, split: str | None) -> list[Path]:
+        import hashlib
+
+        from factory import settings
+
+        fs, _ = filesystem(self.path)
+        key = hashlib.sha256(redact(self.path).encode()).hexdigest()[:16]
+        folder = settings.cache_dir() / "snapshots" / f"{self.ref}-{key}"
+        out = []
+        for f in self.files(split):
+            target = folder / str(f).rsplit("/", 1)[-1]
+            if not target.exists():
+                folder.mkdir(parents=True, exist_ok=True)
+                tmp = target.with_name(f".tmp-{target.name}")
+                fs.get_file(filesystem(str(f))[1], str(tmp))
+                tmp.replace(target)
+            out.append(target)
+        return out
 
     def batches(self, split: str | None = None, batch_size: int = 65_536, columns: list[str] | None = None):
         """Stream record batches of one split with bounded memory."""
@@ -120,7 +177,10 @@ class Snapshot:
     def schema(self):
         import pyarrow.parquet as pq
 
-        return pq.read_schema(self.files()[0]) if self.files() else None
+        if not self.files():
+            return None
+        src = open_input(self.files()[0])
+        return pq.read_schema(src)
 
 
 
@@ -139,7 +199,7 @@ class RowRangeReader:
         self.groups: list[tuple[int, int, int, int]] = []  # (file index, row group, first row, rows)
         offset = 0
         for i, f in enumerate(self.files):
-            meta = pq.read_metadata(f)
+            meta = pq.read_metadata(open_input(f))
             for rg in range(meta.num_row_groups):
                 self.groups.append((i, rg, offset, meta.row_group(rg).num_rows))
                 offset += meta.row_group(rg).num_rows
@@ -151,7 +211,7 @@ class RowRangeReader:
 
         if self._cached is None or self._cached[0] != g:
             file_idx, rg, _, _ = self.groups[g]
-            self._cached = (g, pq.ParquetFile(self.files[file_idx]).read_row_group(rg, columns=self.columns))
+            self._cached = (g, pq.ParquetFile(open_input(self.files[file_idx])).read_row_group(rg, columns=self.columns))
         return self._cached[1]
 
     def read(self, start: int, stop: int):
@@ -167,7 +227,7 @@ class RowRangeReader:
         if not pieces:
             if not self.files:
                 return pa.table({})
-            empty = pq.read_schema(self.files[0]).empty_table()
+            empty = pq.read_schema(open_input(self.files[0])).empty_table()
             return empty.select(self.columns) if self.columns else empty
         return pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
 

@@ -28,19 +28,37 @@ from factory.errors import SnapshotNotFound
 from factory.store.card import render_card
 from factory.store.code_version import code_version
 from factory.store.durable import fsync_dir, mkdirs_durable, write_text_durable
+from factory.store.fsio import is_url, local_path, open_input
 from factory.store.ids import check_name, check_view_aliases, parse_ref
 from factory.store.locks import file_lock
-from factory.store.snapshot import CARD, MANIFEST, REJECTS, Snapshot
-from factory.store.writer import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, SplitWriter, finalize_parts
+from factory.store.parts import LocalParts, RemoteParts
+from factory.store.snapshot import CARD, DATA, MANIFEST, REJECTS, Snapshot
+from factory.store.writer import DEFAULT_MAX_BYTES, DEFAULT_MAX_ROWS, PART, SplitWriter, finalize_parts
 
 WORK, LOCKS = ".work", ".locks"
 
 
 class Store:
-    """All snapshots under one root (local path; see DESIGN for fsync/fsspec notes)."""
+    """All snapshots under one root: a local folder, or any fsspec URL (then an ``ObjectStore``)."""
+
+    def __new__(cls, root: str | os.PathLike | None = None):
+        if cls is Store and is_url(envconfig.store_location(root)):
+            from factory.store.object_store import ObjectStore
+
+            return super().__new__(ObjectStore)
+        return super().__new__(cls)
 
     def __init__(self, root: str | os.PathLike | None = None):
-        self.root = envconfig.store_root(root).resolve()
+        self.root = local_path(envconfig.store_location(root)).resolve()
+
+    @property
+    def local_dir(self) -> Path:
+        """Where this machine keeps derived state (catalog, models registry, DuckDB spill)."""
+        return self.root
+
+    @property
+    def remote(self) -> bool:
+        return False
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -130,8 +148,19 @@ class SnapshotBuild:
     rows: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.work = self.store.root / WORK / f"{self.name}@{self.id}"
+        self.work = self.store.local_dir / WORK / f"{self.name}@{self.id}"  # local scratch (and parts, here)
         self._lock_cm = None
+
+    @property
+    def parts(self) -> LocalParts | RemoteParts:
+        """Where finished part files go (``<work>/data`` here; the snapshot's prefix on an object store)."""
+        return LocalParts(self.work / DATA)
+
+    def part_files(self, split: str) -> list[Path | str]:
+        """The finished parts of ``split`` so far, in order (readable with ``fsio.open_input``)."""
+        done = self._split(split).done_parts()
+        return [self.parts.location(n) for n in sorted(self.parts.names())
+                if (m := PART.match(n)) and m.group("split") == split and int(m.group("part")) in done]
 
     @property
     def ref(self) -> str:
@@ -158,10 +187,10 @@ class SnapshotBuild:
 
     @property
     def resumed(self) -> bool:
-        return (self.work / "data").exists() and any((self.work / "data").iterdir())
+        return any(PART.match(n) for n in self.parts.names())
 
     def _split(self, split: str) -> SplitWriter:
-        return SplitWriter(self.work, split, self.kind, max_rows=self.max_rows_per_file,
+        return SplitWriter(self.parts, split, self.kind, max_rows=self.max_rows_per_file,
                            max_bytes=self.max_bytes_per_file, quiet=self.quiet)
 
     def write(self, split: str, batches: Iterable[pa.RecordBatch], *, total: int | None = None) -> int:
@@ -202,7 +231,7 @@ class SnapshotBuild:
 
     def link_split(self, split: str, source: Snapshot, source_split: str | None = None) -> int:
         """Reuse another snapshot's Parquet files for ``split`` by hard link (zero copy; both are immutable)."""
-        data = self.work / "data"
+        data = self.work / DATA
         data.mkdir(parents=True, exist_ok=True)
         rows = 0
         for i, f in enumerate(source.files(source_split)):
@@ -222,13 +251,22 @@ class SnapshotBuild:
 
     def commit(self, *, builder: str, builder_version: str, config: Any = None, parents: dict[str, str] | None = None,
                sources: dict[str, str] | None = None, **extra: Any) -> Snapshot:
-        """Finalize parts, write manifest + card, and publish by one rename."""
+        """Finalize parts, write manifest + card, and publish (here: by one rename)."""
         if self.existing is not None:
             return self.existing
-        splits = finalize_parts(self.work)
+        splits = self._finalize()
         if not any(s != REJECTS for s in splits):
             raise ValueError(f"snapshot {self.ref} has no data split; write at least one before commit()")
-        manifest = self._manifest(splits, builder, builder_version, config, parents, sources, extra)
+        return self._publish(self._manifest(splits, builder, builder_version, config, parents, sources, extra))
+
+    def _finalize(self) -> dict[str, dict]:
+        return finalize_parts(self.work)
+
+    def _location(self, file: str) -> Path | str:
+        """A manifest-relative file (``data/train-00000.parquet``) of the snapshot being built."""
+        return self.work / file
+
+    def _publish(self, manifest: dict[str, Any]) -> Snapshot:
         write_text_durable(self.work / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
         write_text_durable(self.work / CARD, render_card(manifest))
         fsync_dir(self.work)
@@ -242,7 +280,7 @@ class SnapshotBuild:
 
     def _manifest(self, splits, builder, builder_version, config, parents, sources, extra) -> dict[str, Any]:
         first = next(s for s in splits if s != REJECTS)
-        schema = pq.read_schema(self.work / splits[first]["files"][0])
+        schema = pq.read_schema(open_input(self._location(splits[first]["files"][0])))
         spec = schemas.get(self.kind) if self.kind else None
         manifest: dict[str, Any] = {
             "name": self.name,
@@ -258,20 +296,18 @@ class SnapshotBuild:
             "created_at": datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             "schema": [{"name": f.name, "type": str(f.type)} for f in schema],
             "splits": splits,
-            "rejects": _reject_counts(self.work, splits),
+            "rejects": _reject_counts([self._location(f) for f in splits.get(REJECTS, {}).get("files", [])]),
         }
         manifest.update(extra)
         return manifest
 
 
-def _reject_counts(work: Path, splits: dict[str, dict]) -> dict[str, int]:
-    if REJECTS not in splits:
-        return {}
+def _reject_counts(files: list[Path | str]) -> dict[str, int]:
     import pyarrow.compute as pc
 
     counts: dict[str, int] = {}
-    for f in splits[REJECTS]["files"]:
-        col = pq.read_table(work / f, columns=["reason"]).column("reason")
+    for f in files:
+        col = pq.read_table(open_input(f), columns=["reason"]).column("reason")
         vc = pc.value_counts(col)
         for item in vc.to_pylist():
             counts[item["values"]] = counts.get(item["values"], 0) + item["counts"]

@@ -1,7 +1,8 @@
 """Sharded, resumable, validated Parquet writing into a snapshot's work folder.
 
 A part file becomes visible (``data/<split>-NNNNN.parquet``) only by an atomic rename after
-it is fully written and fsynced, so its existence *is* the completion marker: a restarted
+it is fully written and fsynced (on an object store: by its one upload completing), so its
+existence *is* the completion marker: a restarted
 write skips finished parts and never duplicates or loses rows. Memory stays bounded:
 batches go straight to a ``ParquetWriter`` row group by row group.
 """
@@ -19,7 +20,9 @@ import pyarrow.parquet as pq
 import schemas
 from factory.errors import InputError
 from factory.progress import RowProgress
-from factory.store.durable import fsync_dir, fsync_file
+from factory.store.durable import fsync_dir
+from factory.store.fsio import parquet_rows
+from factory.store.parts import LocalParts, RemoteParts
 from factory.store.snapshot import DATA, REJECTS
 
 # a part is ``<split>-NNNNN.parquet`` while written, ``<split>-NNNNN-of-NNNNN.parquet`` once finalized;
@@ -42,13 +45,13 @@ def _conform(batch: pa.RecordBatch, kind: str | None, where: str) -> pa.RecordBa
 
 
 class _PartWriter:
-    """One Parquet part, written to a hidden temp name and renamed into place on close."""
+    """One Parquet part: a hidden temp name renamed into place (local) or one upload (object store)."""
 
-    def __init__(self, data_dir: Path, split: str, part: int, schema: pa.Schema):
-        self.final = data_dir / f"{split}-{part:05d}.parquet"
-        self.tmp = data_dir / f".tmp-{split}-{part:05d}.parquet"
+    def __init__(self, dest: LocalParts | RemoteParts, split: str, part: int, schema: pa.Schema):
+        self.name = f"{split}-{part:05d}.parquet"
+        self.sink = dest.open(self.name)
         self.schema = schema
-        self.writer = pq.ParquetWriter(self.tmp, schema, compression="zstd", write_statistics=True)
+        self.writer = pq.ParquetWriter(self.sink.target, schema, compression="zstd", write_statistics=True)
         self.rows = 0
         self.bytes = 0
 
@@ -63,7 +66,7 @@ class _PartWriter:
                 batch = pa.RecordBatch.from_arrays(arrays, names=self.schema.names).cast(self.schema)
             except (KeyError, pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
                 raise InputError(
-                    f"{self.final.name}: batch schema changed mid-split: got {batch.schema.names} "
+                    f"{self.name}: batch schema changed mid-split: got {batch.schema.names} "
                     f"({e}); expected {self.schema.names}"
                 ) from None
         self.writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
@@ -72,67 +75,92 @@ class _PartWriter:
 
     def close(self) -> None:
         self.writer.close()
-        fsync_file(self.tmp)
-        os.rename(self.tmp, self.final)
-        fsync_dir(self.final.parent)
+        self.sink.publish()
+
+    def abort(self) -> None:
+        """Drop the part (an exception, not a kill: a kill leaves a temp name or no object at all)."""
+        try:
+            self.writer.close()
+        finally:
+            self.sink.abort()
 
 
 class SplitWriter:
-    """Writes the parts of a split into ``<work>/data``; knows which parts are already done."""
+    """Writes the parts of a split into ``<work>/data`` (or an object-store prefix); knows which are done."""
 
-    def __init__(self, work: Path, split: str, kind: str | None, *, max_rows: int, max_bytes: int, quiet: bool):
+    def __init__(self, work: Path | LocalParts | RemoteParts, split: str, kind: str | None, *, max_rows: int,
+                 max_bytes: int, quiet: bool):
         if not re.fullmatch(r"[A-Za-z0-9_]+", split):
             raise ValueError(f"bad split name {split!r}: use letters, digits and _")
-        self.data_dir = work / DATA
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.dest = work if isinstance(work, (LocalParts, RemoteParts)) else LocalParts(Path(work) / DATA)
+        self.dest.ensure()
         self.split, self.kind = split, ("rejects" if split == REJECTS else kind)
         self.max_rows, self.max_bytes, self.quiet = max_rows, max_bytes, quiet
-        for tmp in self.data_dir.glob(f".tmp-{split}-*.parquet"):
-            tmp.unlink()  # a part that was being written when the process died
+        self.dest.clean_temps(split)
+
+    @property
+    def data_dir(self) -> Path:
+        """The local folder of the parts (local stores only)."""
+        return self.dest.path
 
     def done_parts(self) -> dict[int, int]:
-        """Finished part index -> row count (from the Parquet footer)."""
+        """Finished part index -> row count (from the Parquet footer; an unreadable part is dropped)."""
         done = {}
-        for p in self.data_dir.iterdir():
-            m = PART.match(p.name)
+        for name in self.dest.names():
+            m = PART.match(name)
             if m and m.group("split") == self.split:
-                done[int(m.group("part"))] = pq.read_metadata(p).num_rows
+                try:
+                    done[int(m.group("part"))] = parquet_rows(self.dest.location(name))
+                except (OSError, pa.ArrowInvalid):  # e.g. an upload of another filesystem cut short
+                    self.dest.remove(name)
         return done
 
     def write_stream(self, batches: Iterable[pa.RecordBatch], total: int | None = None) -> int:
         """Write a deterministic stream, resuming after the rows of finished parts."""
         done = self.done_parts()
         if sorted(done) != list(range(len(done))):
-            raise InputError(f"{self.data_dir}: parts of split {self.split!r} are not contiguous: {sorted(done)}")
+            raise InputError(f"{self.dest}: parts of split {self.split!r} are not contiguous: {sorted(done)}")
         skip = sum(done.values())
         part, rows = len(done), skip
         writer: _PartWriter | None = None
         with RowProgress(f"write {self.split}", total=total, quiet=self.quiet, completed=skip) as bar:
-            for batch in _skip_rows(batches, skip):
-                batch = _conform(batch, self.kind, f"split {self.split!r} row {rows}")
-                if batch.num_rows == 0 and writer is not None:
-                    continue
-                if writer is None:
-                    writer = _PartWriter(self.data_dir, self.split, part, batch.schema)
-                writer.write(batch)
-                rows += batch.num_rows
-                bar.advance(batch.num_rows)
-                if writer.rows >= self.max_rows or writer.bytes >= self.max_bytes:
-                    writer.close()
-                    writer, part = None, part + 1
+            try:
+                for batch in _skip_rows(batches, skip):
+                    batch = _conform(batch, self.kind, f"split {self.split!r} row {rows}")
+                    if batch.num_rows == 0 and writer is not None:
+                        continue
+                    if writer is None:
+                        writer = _PartWriter(self.dest, self.split, part, batch.schema)
+                    writer.write(batch)
+                    rows += batch.num_rows
+                    bar.advance(batch.num_rows)
+                    if writer.rows >= self.max_rows or writer.bytes >= self.max_bytes:
+                        writer.close()
+                        writer, part = None, part + 1
+            except BaseException:
+                if writer is not None:
+                    writer.abort()
+                raise
             if writer is not None:
                 writer.close()
         return rows
 
 
-def write_one_shard(data_dir: Path, split: str, kind: str | None, shard: int, batches: Iterable[pa.RecordBatch]) -> int:
-    """Write one shard's batches as part ``shard`` of ``split`` (tmp + rename); returns its rows."""
+def write_one_shard(dest: Path | LocalParts | RemoteParts, split: str, kind: str | None, shard: int,
+                    batches: Iterable[pa.RecordBatch]) -> int:
+    """Write one shard's batches as part ``shard`` of ``split`` (published whole); returns its rows."""
+    dest = dest if isinstance(dest, (LocalParts, RemoteParts)) else LocalParts(Path(dest))
     writer: _PartWriter | None = None
-    for batch in batches:
-        batch = _conform(batch, kind, f"split {split!r} shard {shard}")
-        if writer is None:
-            writer = _PartWriter(data_dir, split, shard, batch.schema)
-        writer.write(batch)
+    try:
+        for batch in batches:
+            batch = _conform(batch, kind, f"split {split!r} shard {shard}")
+            if writer is None:
+                writer = _PartWriter(dest, split, shard, batch.schema)
+            writer.write(batch)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
     if writer is None:
         raise InputError(f"shard {shard} of split {split!r} produced no batch (yield an empty one)")
     writer.close()
