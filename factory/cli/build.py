@@ -17,6 +17,13 @@ def _log(msg: str) -> None:
     render.console.print(f"[dim]·[/dim] {msg}")
 
 
+def _ray_options(executor: str, address: str | None, num_workers: int, gpus_per_replica: float) -> dict:
+    """Executor options of ``--executor ray`` (replicas as actors, each reserving its GPUs)."""
+    if executor != "ray":
+        return {}
+    return {"address": address, "num_workers": num_workers, "num_gpus_per_worker": gpus_per_replica}
+
+
 def runtime_options(items: list[str] | None) -> dict:
     """``--runtime KEY=VALUE`` options; a secret there would show in ``ps`` and shell history, so it is refused."""
     from factory import settings
@@ -41,6 +48,9 @@ def build(
     model: Optional[str] = typer.Option(None, "--model", help="Model of the builder's generation stages."),
     runtime: Optional[List[str]] = typer.Option(None, "--runtime", help="KEY=VALUE backend runtime option (base_url, ...)."),
     executor: str = typer.Option("local", "--executor", help="local | ray (shards of generation stages)."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Existing Ray cluster (default: start a local one)."),
+    num_workers: int = typer.Option(2, "--num-workers", help="Ray actors, i.e. backend replicas."),
+    gpus_per_replica: float = typer.Option(0, "--gpus-per-replica", help="GPUs each Ray actor reserves (vLLM: its tensor-parallel size)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the snapshot exists."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -51,7 +61,8 @@ def build(
             cfg = merge(cfg, {"generate": {key: value}})
     parents = dict(p.split("=", 1) for p in parent or [])
     res = run_build(_store(), name, cfg, name=output, parents=parents,
-                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=runtime_options(runtime), executor=executor))
+                    options=BuildOptions(force=force, quiet=quiet, log=_log, backend=runtime_options(runtime), executor=executor,
+                                         executor_options=_ray_options(executor, ray_address, num_workers, gpus_per_replica)))
     status = "cache hit" if res.cached else "built"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
 
@@ -75,6 +86,7 @@ def generate(
     executor: str = typer.Option("local", "--executor", help="local | ray"),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Existing Ray cluster (default: start a local one)."),
     num_workers: int = typer.Option(2, "--num-workers", help="Ray actors (one backend each)."),
+    gpus_per_replica: float = typer.Option(0, "--gpus-per-replica", help="GPUs each Ray actor reserves (vLLM: its tensor-parallel size)."),
     output: str = typer.Option("rollouts", "--output", help="Output snapshot name."),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
@@ -86,7 +98,7 @@ def generate(
                          samples_per_prompt=samples_per_prompt, temperature=temperature, top_p=top_p,
                          max_tokens=max_tokens, seed=seed, prompts_per_shard=prompts_per_shard, limit=limit)
     rt = runtime_options(runtime)  # the openai backend reads OPENAI_API_KEY itself, wherever it runs
-    ex_opts = {"address": ray_address, "num_workers": num_workers} if executor == "ray" else {}
+    ex_opts = _ray_options(executor, ray_address, num_workers, gpus_per_replica)
     opts = BuildOptions(quiet=quiet, log=_log, backend=rt, executor=executor, executor_options=ex_opts)
     res = api.generate(_store(), problems, cfg, output=output, options=opts)
     status = "cache hit" if res.cached else "generated"

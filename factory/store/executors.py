@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any, Callable, Iterable, Protocol
 
 import pyarrow as pa
@@ -103,32 +104,49 @@ def run_ray(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable
 
 
 def _drain(ray: Any, workers: list, todo: list[int], args: tuple, task: Any, on_done: Callable[[int, int], None],
-           max_retries: int) -> None:
-    """Keep every actor busy until all shards are written; requeue the shards of dead actors."""
+           max_retries: int, patience: int = 600) -> None:
+    """Keep every actor busy until all shards are written.
+
+    A shard whose actor fails (its node died) goes back to the queue for the other actors; the
+    failed actor is pinged until Ray has restarted it (elsewhere) and then rejoins, or is given up
+    after ``patience`` failed pings.
+    """
     from ray.exceptions import NodeDiedError, ObjectLostError, RayActorError, WorkerCrashedError
 
-    queue, idle, inflight, lost = list(reversed(todo)), list(workers), {}, dict.fromkeys(todo, 0)
-    while queue or inflight:
+    lost_actor = (RayActorError, WorkerCrashedError, NodeDiedError, ObjectLostError)
+    queue, idle, inflight = list(reversed(todo)), list(workers), {}
+    lost, pings = dict.fromkeys(todo, 0), {}
+    while queue or any(kind == "run" for kind, _, _ in inflight.values()):
         while queue and idle:
             w, shard = idle.pop(), queue.pop()
-            inflight[w.run.remote(*args, shard)] = (w, shard)
+            inflight[w.run.remote(*args, shard)] = ("run", w, shard)
+        if not inflight:
+            raise RuntimeError(f"every Ray worker is gone; {len(queue)} shard(s) left unwritten")
         (ready,), _ = ray.wait(list(inflight), num_returns=1)
-        w, shard = inflight.pop(ready)
+        kind, w, shard = inflight.pop(ready)
         try:
-            index, shard, rows, stats = ray.get(ready)
-        except (RayActorError, WorkerCrashedError, NodeDiedError, ObjectLostError) as e:
-            lost[shard] += 1
-            if lost[shard] > max_retries:
-                raise RuntimeError(f"shard {shard} lost its Ray worker {lost[shard]} times; last: {e}") from None
-            logging.getLogger(__name__).warning("shard %d: its Ray worker died (%s); retrying", shard,
-                                                type(e).__name__)
-            queue.append(shard)
-            idle.append(w)  # Ray restarts the actor (on another node if its own is gone)
+            result = ray.get(ready)
+        except lost_actor as e:
+            if kind == "run":
+                lost[shard] += 1
+                if lost[shard] > max_retries:
+                    raise RuntimeError(f"shard {shard} lost its Ray worker {lost[shard]} times; last: {e}") from None
+                logging.getLogger(__name__).warning("shard %d: its Ray worker failed (%s); requeued", shard,
+                                                    type(e).__name__)
+                queue.append(shard)
+            else:
+                time.sleep(0.1)  # the actor is being restarted: ask again shortly
+            pings[w] = pings.get(w, 0) + 1
+            if pings[w] <= patience:
+                inflight[w.ping.remote()] = ("ping", w, None)
             continue
+        pings.pop(w, None)
         idle.append(w)
-        if stats and hasattr(task, "absorb"):
-            task.absorb(index, stats)
-        on_done(shard, rows)
+        if kind == "run":
+            index, shard, rows, stats = result
+            if stats and hasattr(task, "absorb"):
+                task.absorb(index, stats)
+            on_done(shard, rows)
 
 
 def _check_reachable(address: str, timeout_s: float) -> None:
@@ -168,6 +186,9 @@ class _ShardWorker:
     def __init__(self, task: Any, index: int):
         self.task, self.index = task, index
         self.task.setup()
+
+    def ping(self) -> bool:
+        return True
 
     def run(self, dest: Any, split: str, kind: str | None, shard: int) -> tuple[int, int, int, dict]:
         rows = write_one_shard(dest, split, kind, shard, self.task(shard))
