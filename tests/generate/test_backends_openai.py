@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from factory.generate.backends.base import Request, SamplingParams, make_backend
+from factory.generate.backends.base import Request, SamplingParams, make_backend, sample_seed
 from tests.support.backend_fixtures import Faults, stub_server, tiny_hf_backend, tiny_lm_dir  # noqa: F401 (fixtures)
 
 GREEDY = SamplingParams(n=1, temperature=0, max_tokens=6)
@@ -58,7 +58,8 @@ def test_n_samples_are_topped_up_when_the_server_returns_fewer(stub_server):
     samples = client(stub_server).generate([chat("sample me")], params)[0]
     assert len(samples) == 3 and all(s.finish_reason != "error" for s in samples)
     assert [c.body["n"] for c in stub_server.calls] == [3, 2, 1]
-    assert [c.body["seed"] for c in stub_server.calls] == [7, 8, 9]  # no replayed samples
+    rid = chat("sample me").id
+    assert [c.body["seed"] for c in stub_server.calls] == [sample_seed(7, rid, i) for i in range(3)]  # no replays
 
 
 def test_n_in_one_request_splits_usage_across_choices(stub_server):

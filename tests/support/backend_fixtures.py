@@ -217,12 +217,13 @@ class StubLLM:
 
     def generate(self, prompts: list[str], sampling_params: Any, use_tqdm: bool = True) -> list[Any]:
         self.calls.append(("generate", len(prompts), sampling_params))
-        return [self._output(p, sampling_params) for p in prompts]
+        return [self._output(p, sp) for p, sp in zip(prompts, _per_prompt(sampling_params, len(prompts)))]
 
     def chat(self, messages: list[list[dict]], sampling_params: Any, use_tqdm: bool = True,
              chat_template_kwargs: dict | None = None) -> list[Any]:
         self.calls.append(("chat", len(messages), sampling_params))
-        return [self._output("\n".join(m["content"] for m in conv), sampling_params) for conv in messages]
+        sps = _per_prompt(sampling_params, len(messages))
+        return [self._output("\n".join(m["content"] for m in conv), sp) for conv, sp in zip(messages, sps)]
 
     def _output(self, prompt: str, sp: Any) -> Any:
         import os
@@ -232,7 +233,8 @@ class StubLLM:
             raise ValueError("The decoder prompt is longer than the maximum model length")
         outputs = []
         for i in range(sp.n):
-            text = f"{os.getpid()}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}|{prompt}|{i}"
+            sample = i if sp.seed is None else sp.seed  # seeded entries are one sample each
+            text = f"{os.getpid()}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}|{prompt}|{sample}"
             n_tokens = -(-len(text) // 4)
             finish = "length" if n_tokens > sp.max_tokens else "stop"
             if finish == "length":
@@ -240,3 +242,8 @@ class StubLLM:
             outputs.append(SimpleNamespace(index=i, text=text, token_ids=list(range(n_tokens)),
                                            finish_reason=finish))
         return SimpleNamespace(prompt_token_ids=list(range(len(prompt) // 4)), outputs=outputs[::-1])
+
+
+def _per_prompt(sampling_params: Any, n: int) -> list[Any]:
+    """vLLM takes one ``SamplingParams`` for all prompts or a list with one per prompt."""
+    return list(sampling_params) if isinstance(sampling_params, (list, tuple)) else [sampling_params] * n

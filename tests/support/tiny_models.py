@@ -117,12 +117,18 @@ def _tiny_config(tokenizer, **overrides):
     return Qwen2Config(**settings)
 
 
-def make_tiny_causal_lm(path: str | Path, *, seed: int = SEED) -> Path:
+# vLLM's CPU attention kernels take head sizes of 32 and up; the default shape (64 / 4 heads)
+# has 16, so models for the real vLLM engine use 2 heads of 32.
+VLLM_CPU_SHAPE = {"num_attention_heads": 2, "num_key_value_heads": 1}
+
+
+def make_tiny_causal_lm(path: str | Path, *, seed: int = SEED, **config: object) -> Path:
     """Save a random 2-layer ``Qwen2ForCausalLM`` and its tokenizer to ``path``.
 
     Args:
         path: output folder (created); loadable with ``AutoModelForCausalLM.from_pretrained``.
         seed: torch seed for the random weights.
+        **config: ``Qwen2Config`` overrides (``**VLLM_CPU_SHAPE`` for the vLLM CPU engine).
 
     Returns:
         ``path`` as a ``Path``.
@@ -133,7 +139,7 @@ def make_tiny_causal_lm(path: str | Path, *, seed: int = SEED) -> Path:
     path = Path(path)
     tokenizer = make_tiny_tokenizer(path)
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(_tiny_config(tokenizer))
+    model = Qwen2ForCausalLM(_tiny_config(tokenizer, **config))
     model.generation_config = GenerationConfig(
         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id
     )

@@ -13,6 +13,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+import xxhash
+
 FINISH_REASONS = ("stop", "length", "error")
 
 # name -> "module:Class"; imported on demand so heavy engines load only when chosen.
@@ -24,6 +26,7 @@ _BACKENDS = {
     "scripted_general": "factory.generate.backends.scripted_general:ScriptedGeneralBackend",
     "scripted_judge": "factory.generate.backends.scripted_judge:ScriptedJudgeBackend",
 }
+BACKEND_NAMES = frozenset(_BACKENDS)
 
 
 @dataclass(frozen=True)
@@ -97,6 +100,25 @@ class Sample:
     completion_tokens: int
     latency_s: float
     error: str | None = None
+
+
+_SEED_MASK = (1 << 63) - 1  # engines and servers take a signed 64-bit seed
+
+
+def sample_seed(run_seed: int, request_id: str, sample_idx: int) -> int:
+    """The seed of one sample: a hash of (run seed, request id, sample index).
+
+    One seed for a whole batch makes sample ``i`` of every prompt share its random stream;
+    a hash of all three keeps samples independent across prompts, reproducible in any batch
+    order or shard layout, and lets a resume regenerate one sample exactly.
+
+    >>> sample_seed(0, "p1", 0) == sample_seed(0, "p1", 0) != sample_seed(0, "p2", 0)
+    True
+    >>> 0 <= sample_seed(7, "p1", 3) < 2**63
+    True
+    """
+    key = f"{request_id}\x1f{sample_idx}".encode()
+    return xxhash.xxh64_intdigest(key, int(run_seed) & ((1 << 64) - 1)) & _SEED_MASK
 
 
 def error_sample(error: str, latency_s: float = 0.0) -> Sample:

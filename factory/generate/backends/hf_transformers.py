@@ -9,7 +9,9 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
-from factory.generate.backends.base import Backend, Request, Sample, SamplingParams
+from factory.errors import InputError
+from factory.generate.backends.base import Backend, Request, Sample, SamplingParams, sample_seed
+from factory.generate.backends.model_checks import check_model
 
 _DTYPES = ("auto", "float32", "float16", "bfloat16")
 
@@ -36,6 +38,7 @@ class TransformersBackend(Backend):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        check_model(str(model))
         self.model, self.batch_size = str(model), batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.tokenizer = AutoTokenizer.from_pretrained(
@@ -51,22 +54,27 @@ class TransformersBackend(Backend):
     def generate(self, requests: Sequence[Request], params: SamplingParams) -> list[list[Sample]]:
         """Sample ``params.n`` completions per request (see ``Backend.generate``).
 
-        A given ``params.seed`` seeds torch once per call, so a rerun of the same batch is
-        identical. ``latency_s`` is the wall time of the micro-batch the sample was part of.
+        A given ``params.seed`` seeds torch once per micro-batch from (seed, first request id),
+        so a rerun of the same batch is identical and batches with other prompts draw other
+        numbers (one seed shared by every prompt is what made sample i of all prompts alike). ``latency_s`` is the wall time of the micro-batch the sample was part of.
         """
         import torch
 
-        if params.seed is not None:
-            torch.manual_seed(params.seed)
         out: list[list[Sample]] = []
         for i in range(0, len(requests), self.batch_size):
-            out += self._generate_batch(requests[i:i + self.batch_size], params)
+            batch = requests[i:i + self.batch_size]
+            if params.seed is not None:  # per micro-batch: a shard's samples do not depend on earlier shards
+                torch.manual_seed(sample_seed(params.seed, batch[0].id, 0))
+            out += self._generate_batch(batch, params)
         return out
 
     def render(self, request: Request) -> list[int]:
         """Prompt token ids: chat template with a generation prompt, or the raw prompt."""
         tok = self.tokenizer
         if request.messages is not None:
+            if not getattr(tok, "chat_template", None):
+                raise InputError(f"model {self.model} has no chat template, but the prompt template sends chat "
+                                 f"messages; use --template r1_zero (raw text prompts) or a checkpoint with one")
             text = tok.apply_chat_template(request.messages, tokenize=False, add_generation_prompt=True)
             return tok(text, add_special_tokens=False)["input_ids"]
         return tok(request.prompt)["input_ids"]

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Coroutine, Sequence
 
-from factory.generate.backends.base import Backend, Request, Sample, SamplingParams, error_sample
+from factory.generate.backends.base import Backend, Request, Sample, SamplingParams, error_sample, sample_seed
 
 _RETRY_STATUSES = frozenset({408, 409, 425, 429})  # plus every 5xx
 _FINISH = {"stop": "stop", "eos": "stop", "length": "length", "tool_calls": "stop",
@@ -144,8 +144,8 @@ class OpenAICompatBackend(Backend):
             body["prompt"] = req.prompt
         else:
             body["messages"] = req.messages
-        if params.seed is not None:  # a top-up call must not replay the first call's samples
-            body["seed"] = params.seed + offset
+        if params.seed is not None:  # per (prompt, first sample): a top-up call must not replay samples
+            body["seed"] = sample_seed(params.seed, req.id, offset)
         if params.stop:
             body["stop"] = list(params.stop)
         return {**body, **self.extra_body}
