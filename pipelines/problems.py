@@ -12,8 +12,11 @@ from factory.sources.base import Source
 from factory.sources.registry import source_from_spec
 
 NAME = "problems"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "Problems imported from procedural, local-file or Hugging Face sources, deduplicated by problem_id."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {
+    "1.0.0": "Problems imported from procedural, local-file or Hugging Face sources, deduplicated by problem_id.",
+    "1.1.0": "source benchmark:<name> reads an eval benchmark in its publisher's layout through its converter.",
+}
 KIND = "problems"
 PARENTS: tuple[str, ...] = ()
 
@@ -21,7 +24,8 @@ PARENTS: tuple[str, ...] = ()
 @dataclass(frozen=True)
 class Config:
     # --- where problems come from
-    source: str = field(default="procedural", metadata={"help": "procedural | general | a .jsonl/.parquet/.csv path | hf:ORG/NAME"})
+    source: str = field(default="procedural", metadata={
+        "help": "procedural | general | a .jsonl/.parquet/.csv path | hf:ORG/NAME | benchmark:NAME (options: path, ...)"})
     mapping: dict[str, str] = field(default_factory=dict, metadata={"help": "source column -> problems column"})
     defaults: dict[str, Any] = field(default_factory=dict, metadata={"help": "constant columns, e.g. domain: math"})
     # --- procedural generator only
@@ -35,6 +39,10 @@ class Config:
 
 
 def source(config: Config) -> Source:
+    if config.source.startswith("benchmark:"):
+        from factory.evals.benchmarks import load_benchmark
+
+        return load_benchmark(config.source.split(":", 1)[1], **config.options)
     if config.source in ("procedural", "general"):
         return source_from_spec({"kind": config.source, "n": config.n, "seed": config.seed, **config.options})
     spec: dict[str, Any] = {"kind": "files", "path": config.source}

@@ -80,6 +80,7 @@ def show(ref: str = typer.Argument(..., help="NAME (latest) or NAME@ID."),
         render.console.print(render.counts_table("rows removed by each filter", m["rejects"], key="filter"))
     if m.get("stats"):
         render.console.print(render.counts_table("stats", {k: v for k, v in m["stats"].items() if not isinstance(v, (dict, list))}, "stat", "value"))
+    render.print_tables(m)
     render.console.print(render.lineage_tree(res.lineage))
     if res.models:
         render.console.print(render.rows_table(["model", "trainer", "created"],

@@ -64,6 +64,7 @@ def build(
                     options=BuildOptions(force=force, quiet=quiet, log=_log, backend=runtime_options(runtime), executor=executor,
                                          executor_options=_ray_options(executor, ray_address, num_workers, gpus_per_replica)))
     status = "cache hit" if res.cached else "built"
+    render.print_tables(res.snapshot.manifest)
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
 
 
@@ -159,7 +160,7 @@ def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progr
                                            title="the R1 recipe, mini scale"))
     render.console.print(render.rows_table(["snapshot", "filter", "rows removed"], removed, title="filters"))
     eval_snap = store.get("eval")
-    cols = ["benchmark", "k", "problems", "pass@1", "cons@k", "unverifiable"]
+    cols = ["benchmark", "k", "problems", "pass@1", "pass@1_std", "pass@k", "maj@k", "no_answer", "unverifiable"]
     render.console.print(render.rows_table(cols, [[m.get(c) for c in cols] for m in eval_snap.manifest["metrics"]],
                                            title=f"eval ({eval_snap.manifest['metrics'][0].get('model')})"))
     cols, result, _ = sqlmod.query_rows(store, demomod.DIFFICULTY_SQL)

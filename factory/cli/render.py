@@ -37,6 +37,14 @@ def rows_table(columns: Sequence[str], rows: Sequence[Sequence[Any]], title: str
     return t
 
 
+def print_tables(manifest: dict[str, Any]) -> None:
+    """Print the result tables a builder noted in its manifest (the eval metrics table)."""
+    for title, table in (manifest.get("tables") or {}).items():
+        console.print(rows_table(table["columns"], table["rows"], title=title))
+        if table.get("note"):
+            console.print(f"[dim]{table['note']}[/dim]")
+
+
 def _cell(v: Any, max_cell: int) -> str:
     if v is None:
         return "[dim]null[/dim]"

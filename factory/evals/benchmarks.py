@@ -1,117 +1,200 @@
-"""The R1 eval benchmarks as problem sources, so decontamination and eval builders read them through one mapping.
+"""The R1 eval benchmarks: where each lives, how its publisher's rows become problems, how it is graded.
 
-Hub ids, splits and column names are those the benchmarks publish (the same ones open-r1's
-``scripts/decontaminate.py`` reads). A local copy in the benchmark's own column names
-(``path_override``) goes through the very same mapping; tests use small fixtures that way.
+Each benchmark is read in its publisher's own layout (a Hub dataset, or a local copy of its
+files: JSONL, JSON, Parquet or CSV) and converted by its family's module (``math_sets``,
+``gpqa``, ``livecodebench``), so the prompts, golds and tests are right whatever the copy.
+Decontamination, the ``problems`` builder (``source: benchmark:<name>``) and the eval builder
+all read benchmarks through :func:`load_benchmark`.
 
 LiveCodeBench's ``code_generation_lite`` is a loading-script dataset, which ``datasets`` >= 4
-no longer runs, so it is read as its release files (``test.jsonl`` .. ``test6.jsonl`` =
-``release_v6``) through the packaged ``json`` builder. Its ``tests`` column holds LCB's own
-public test JSON (a list of ``{input, output, testtype}``), not the project's test format,
-and its ``difficulty`` label (``easy`` / ``medium`` / ``hard``) lands in ``metadata`` because
-the problems ``difficulty`` column is an integer.
+no longer runs, so it is read as its release files (``test.jsonl`` .. ``test6.jsonl``).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from factory.sources.base import Source
+import pyarrow as pa
 
-_LCB_FILES = tuple(
-    f"hf://datasets/livecodebench/code_generation_lite/{name}.jsonl"
-    for name in ("test", "test2", "test3", "test4", "test5", "test6")
-)
+from factory.evals import gpqa, livecodebench, math_sets
+from factory.evals.fields import Where
+from factory.evals.raw import hub_rows, read_rows
+from factory.sources.base import PROBLEMS, Source, SourceError, digest, hash_files
+from factory.sources.files import resolve_files
+
+GRADERS = ("math", "choice", "code")
+_LCB_HUB = "hf://datasets/livecodebench/code_generation_lite/"
 
 
 @dataclass(frozen=True)
-class EvalSet:
-    """Where one benchmark lives and how its columns map onto the problems schema.
+class Benchmark:
+    """One benchmark.
 
     Attributes:
-        name: registry key, also the ``source`` column and the benchmark name in reports.
-        path: Hub id (or packaged builder such as ``json`` with ``data_files``).
+        name: registry key; also the ``source`` column and the name in reports.
+        hub: Hub id (or the packaged ``json`` builder with ``data_files``).
         split: the split holding the eval problems.
-        mapping: ``{benchmark column: problems column}``.
-        config: the dataset config (``gpqa_diamond``), if any.
-        data_files: files for a packaged builder.
-        defaults: constant problems columns (domain, language).
+        grader: ``math`` (final answer vs gold), ``choice`` (letter vs gold letter) or ``code`` (tests).
+        convert: the family's converter factory; options (LiveCodeBench's release) are its arguments.
+        config: the Hub config (``gpqa_diamond``), if any.
+        configs: several Hub configs read one after the other (AIME 2025's two parts).
         revision: Hub revision; pin it for reproducible snapshots.
     """
 
     name: str
-    path: str
+    hub: str
     split: str
-    mapping: dict[str, str]
+    grader: str
+    convert: Callable[..., Callable[[dict, Where], dict | None]]
     config: str | None = None
-    data_files: tuple[str, ...] | None = None
-    defaults: dict[str, Any] = field(default_factory=dict)
+    configs: tuple[str, ...] = ()
     revision: str | None = None
+    options: tuple[str, ...] = field(default=())
+
+    def converter(self, **options: Any) -> Callable[[dict, Where], dict | None]:
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            raise ValueError(f"{self.name}: unknown options {unknown}; it takes {list(self.options) or 'none'}")
+        return self.convert(**options)
 
 
-EVALSETS: dict[str, EvalSet] = {
-    e.name: e
-    for e in (
-        EvalSet("aime_2024", "HuggingFaceH4/aime_2024", "train",
-                {"problem": "prompt", "answer": "answer", "id": "problem_id"},
-                defaults={"domain": "math", "language": "en"}),
-        EvalSet("math_500", "HuggingFaceH4/MATH-500", "test",
-                {"problem": "prompt", "answer": "answer", "unique_id": "problem_id", "level": "difficulty"},
-                defaults={"domain": "math", "language": "en"}),
-        EvalSet("gpqa_diamond", "Idavidrein/gpqa", "train",
-                {"Question": "prompt", "Correct Answer": "answer", "Record ID": "problem_id"},
-                config="gpqa_diamond", defaults={"domain": "science", "language": "en"}),
-        EvalSet("livecodebench", "json", "train",
-                {"question_content": "prompt", "question_id": "problem_id", "public_test_cases": "tests",
-                 "difficulty": "metadata"},
-                data_files=_LCB_FILES, defaults={"domain": "code", "language": "en"}),
+def _fixed(fn):
+    return lambda: fn
+
+
+BENCHMARKS: dict[str, Benchmark] = {
+    b.name: b
+    for b in (
+        Benchmark("aime_2024", "HuggingFaceH4/aime_2024", "train", "math", _fixed(math_sets.aime_2024)),
+        Benchmark("aime_2025", "opencompass/AIME2025", "test", "math", _fixed(math_sets.aime_2025),
+                  configs=("AIME2025-I", "AIME2025-II")),
+        Benchmark("math_500", "HuggingFaceH4/MATH-500", "test", "math", _fixed(math_sets.math_500)),
+        Benchmark("gpqa_diamond", "Idavidrein/gpqa", "train", "choice", _fixed(gpqa.convert), config="gpqa_diamond"),
+        Benchmark("livecodebench", "json", "train", "code", livecodebench.LiveCodeBench,
+                  options=("release", "start_date", "end_date")),
     )
 }
+EVALSETS = BENCHMARKS  # the name decontamination and older configs use
 
 
-def load_evalset(name: str, path_override: str | os.PathLike | None = None) -> Source:
-    """The benchmark ``name`` as a problems source.
+def get_benchmark(name: str) -> Benchmark:
+    spec = BENCHMARKS.get(name)
+    if spec is None:
+        raise ValueError(f"benchmark {name!r} is unknown; use one of {sorted(BENCHMARKS)}")
+    return spec
+
+
+class BenchmarkSource(Source):
+    """A benchmark as a problems source: its publisher's rows through its converter.
 
     Args:
-        name: a key of :data:`EVALSETS` (``aime_2024``, ``math_500``, ``gpqa_diamond``, ``livecodebench``).
-        path_override: a local file or folder (JSONL, JSON, Parquet, CSV) in the benchmark's own
-            column names, read instead of the Hub (offline runs, tests, pinned copies).
+        name: a key of :data:`BENCHMARKS`.
+        path: a local copy (file, folder, glob) in the publisher's layout; default: the Hub.
+        question_only: the prompt is the bare question (for decontamination: no shared instructions).
+        **options: converter options (``release``, ``start_date``, ``end_date`` for LiveCodeBench).
+    """
 
-    Returns:
-        A :class:`~factory.sources.FileSource` for an override, else an :class:`~factory.sources.HFSource`.
+    kind = "benchmark"
+
+    def __init__(self, name: str, path: str | os.PathLike | None = None, *, question_only: bool = False,
+                 **options: Any) -> None:
+        self.spec = get_benchmark(name)
+        self.options = {k: v for k, v in options.items() if v is not None}
+        self.convert = self.spec.converter(**self.options)
+        self.path = None if path is None else str(Path(path).resolve())
+        self.question_only = question_only
+        if self.path is not None:
+            resolve_files(self.path)  # a missing or empty file fails now, naming the path
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "benchmark": self.spec.name, "path": self.path or self.spec.hub,
+                "grader": self.spec.grader, "options": self.options, "question_only": self.question_only}
+
+    def fingerprint(self) -> str:
+        if self.path is not None:
+            content = hash_files((f.name, f) for f, _ in resolve_files(self.path))
+        else:
+            content = digest(self.spec.hub, self.spec.config, self.spec.configs, self.spec.revision)
+        config = {k: v for k, v in self.describe().items() if k != "path"}  # ids do not depend on where a copy lives
+        return digest("benchmark", content, config, _CONVERTER_VERSION)
+
+    def rows(self) -> Iterator[tuple[str, int, dict]]:
+        if self.path is not None:
+            return read_rows(self.path)
+        spec = self.spec
+        if spec.name == "livecodebench":
+            files = [_LCB_HUB + f for f in self.convert.files]
+            return hub_rows("json", None, spec.split, data_files=files, revision=spec.revision)
+        configs = spec.configs or (spec.config,)
+        return (r for c in configs for r in hub_rows(spec.hub, c, spec.split, revision=spec.revision))
+
+    def problems(self) -> Iterator[dict]:
+        """Converted rows (problems columns), in file order; rows a converter skips are left out."""
+        seen: dict[str, str] = {}
+        for file, n, raw in self.rows():
+            where = Where(file, n)
+            row = self.convert(raw, where)
+            if row is None:
+                continue
+            if row["problem_id"] in seen:
+                raise where.error(f"duplicate id {row['problem_id']!r} (first at {seen[row['problem_id']]})")
+            seen[row["problem_id"]] = f"{file} row {n}"
+            if self.question_only:
+                row["prompt"] = _question(raw, row)
+            yield row
+
+    def batches(self, batch_size: int = 65_536) -> Iterator[pa.RecordBatch]:
+        chunk: list[dict] = []
+        total = 0
+        for row in self.problems():
+            chunk.append(row)
+            total += 1
+            if len(chunk) >= min(batch_size, 256):
+                yield _batch(chunk)
+                chunk = []
+        if chunk:
+            yield _batch(chunk)
+        if total == 0:
+            raise SourceError(f"{self.path or self.spec.hub}: no {self.spec.name} problems "
+                              f"(options {self.options or 'none'})")
+
+
+_CONVERTER_VERSION = "2.0.0"  # bump when a converter's output can change for the same input
+_QUESTION_COLUMNS = ("question_content", "Question", "problem", "Problem", "question")
+
+
+def _question(raw: dict, row: dict) -> str:
+    return next((str(raw[c]) for c in _QUESTION_COLUMNS if raw.get(c)), row["prompt"])
+
+
+def _batch(rows: list[dict]) -> pa.RecordBatch:
+    cols = {f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in PROBLEMS.schema}
+    return pa.RecordBatch.from_pydict(cols, schema=PROBLEMS.schema)
+
+
+def load_benchmark(name: str, path: str | os.PathLike | None = None, **options: Any) -> BenchmarkSource:
+    """Benchmark ``name`` as a problems source (a local copy at ``path``, else the Hub).
 
     Raises:
-        ValueError: ``name`` is not a known benchmark.
+        ValueError: an unknown benchmark or option.
+        SourceError: a missing file (at once) or a bad row (when read), naming file, row and column.
     """
-    from factory.sources.files import FileSource
-    from factory.sources.hf import HFSource
-
-    spec = EVALSETS.get(name)
-    if spec is None:
-        raise ValueError(f"eval set {name!r} is unknown; use one of {sorted(EVALSETS)}")
-    if path_override is not None:
-        return FileSource(str(path_override), mapping=spec.mapping, defaults=spec.defaults, name=spec.name)
-    return HFSource(spec.path, spec.config, split=spec.split, mapping=spec.mapping, defaults=spec.defaults,
-                    data_files=list(spec.data_files) if spec.data_files else None, revision=spec.revision,
-                    source_name=spec.name)
+    return BenchmarkSource(name, path, **options)
 
 
-def problems_config(name: str, path_override: str | os.PathLike | None = None) -> dict[str, Any]:
-    """The ``problems`` builder config that imports benchmark ``name`` (for the eval builder's stages)."""
-    spec = EVALSETS.get(name)
-    if spec is None:
-        raise ValueError(f"eval set {name!r} is unknown; use one of {sorted(EVALSETS)} or procedural-heldout")
-    if path_override is not None:
-        return {"source": str(Path(path_override).resolve()), "mapping": dict(spec.mapping),
-                "defaults": {**spec.defaults, "source": spec.name}}
-    options: dict[str, Any] = {"split": spec.split, "source_name": spec.name}
-    if spec.config:
-        options["name"] = spec.config
-    if spec.data_files:
-        options["data_files"] = list(spec.data_files)
-    if spec.revision:
-        options["revision"] = spec.revision
-    return {"source": f"hf:{spec.path}", "mapping": dict(spec.mapping), "defaults": dict(spec.defaults), "options": options}
+def load_evalset(name: str, path_override: str | os.PathLike | None = None) -> BenchmarkSource:
+    """The benchmark's bare questions, for decontamination (instructions and options left out)."""
+    return BenchmarkSource(name, path_override, question_only=True)
+
+
+def problems_config(name: str, path: str | os.PathLike | None = None, **options: Any) -> dict[str, Any]:
+    """The ``problems`` builder config that imports benchmark ``name``."""
+    get_benchmark(name)
+    opts = {k: v for k, v in options.items() if v is not None}
+    if path is not None:
+        opts["path"] = str(Path(path).resolve())
+    return {"source": f"benchmark:{name}", "options": opts}

@@ -27,6 +27,16 @@ def yaml_header(manifest: dict[str, Any]) -> dict[str, Any]:
     return {"configs": configs, "tags": [t for t in tags if t], "pretty_name": manifest["name"]}
 
 
+def markdown_table(columns: list[str], rows: list[list[Any]]) -> list[str]:
+    """A markdown table; numbers right-aligned, missing values as an em dash."""
+    def cell(v: Any) -> str:
+        return "—" if v is None else str(v).replace("|", "\\|")
+
+    align = ["---:" if any(isinstance(r[i], (int, float)) for r in rows) else "---" for i in range(len(columns))]
+    return (["| " + " | ".join(columns) + " |", "|" + "|".join(align) + "|"]
+            + ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows])
+
+
 def render_card(manifest: dict[str, Any]) -> str:
     """Render the full README.md of a snapshot."""
     m = manifest
@@ -60,6 +70,10 @@ def render_card(manifest: dict[str, Any]) -> str:
         lines += ["", f"## {title[0].upper()}{title[1:]}", "", "| " + " | ".join(table["columns"]) + " |",
                   "|" + "---|" * len(table["columns"])]
         lines += ["| " + " | ".join(f"{v:,}" if isinstance(v, int) else str(v) for v in row) + " |" for row in table["rows"]]
+    for title, table in (m.get("tables") or {}).items():  # result tables a builder notes (eval metrics)
+        lines += ["", f"## {title}", ""] + markdown_table(table["columns"], table["rows"])
+        if table.get("note"):
+            lines += ["", table["note"]]
     for title, key in (("Dedup and decontamination", "reports"),):
         if m.get(key):
             lines += ["", f"## {title}", "", "```json", json.dumps(m[key], indent=2, ensure_ascii=False), "```"]

@@ -12,16 +12,18 @@ from factory.curate import decontam
 from factory.curate.decontam import DecontamConfig, Decontaminator
 from factory.curate.dedup import DedupConfig, dedup_and_decontaminate
 from factory.curate.ngrams import normalize
-from factory.evals.benchmarks import EVALSETS, load_evalset
-from factory.sources import FileSource, HFSource, source_from_spec
+from factory.evals.benchmarks import load_evalset
+from factory.sources import source_from_spec
+from tests.support.paths import EVALSET_PATHS as EVAL_PATHS
 from tests.support.paths import FIXTURES as SHARED_FIXTURES
 
 FIXTURES = SHARED_FIXTURES / "evalsets"
-PATHS = {name: str(FIXTURES / f"{name}.jsonl") for name in EVALSETS}
+PATHS = {name: str(path) for name, path in EVAL_PATHS.items()}
 
 
 def _raw(name):
-    return [json.loads(line) for line in (FIXTURES / f"{name}.jsonl").read_text().splitlines()]
+    path = FIXTURES / "math_500" / "test.jsonl" if name == "math_500" else FIXTURES / "rows" / f"{name}.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def _table(prompts):
@@ -40,25 +42,23 @@ def test_doctests():
 # -- eval sets as sources ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", list(EVALSETS))
-def test_evalset_fixture_goes_through_the_benchmark_mapping(name):
+@pytest.mark.parametrize("name", ["aime_2024", "math_500", "gpqa_diamond", "livecodebench"])
+def test_evalset_for_decontamination_is_the_bare_question(name):
     table = load_evalset(name, PATHS[name]).to_table()
-    raw = _raw(name)
-    prompt_col = next(k for k, v in EVALSETS[name].mapping.items() if v == "prompt")
-    id_col = next(k for k, v in EVALSETS[name].mapping.items() if v == "problem_id")
-    assert table.column("prompt").to_pylist() == [r[prompt_col] for r in raw]
-    assert table.column("problem_id").to_pylist() == [str(r[id_col]) for r in raw]
+    question = {"aime_2024": "problem", "math_500": "problem", "gpqa_diamond": "Question",
+                "livecodebench": "question_content"}[name]
+    got = [" ".join(p.split()) for p in table.column("prompt").to_pylist()]  # the CSV has a multi-line cell
+    assert got == [" ".join(r[question].split()) for r in _raw(name)]  # no options, no instructions
     assert set(table.column("source").to_pylist()) == {name}
     assert table.column("domain").null_count == 0
 
 
 def test_evalset_registry_points_at_the_hub():
     src = load_evalset("gpqa_diamond")
-    assert isinstance(src, HFSource) and (src.path, src.name, src.split) == ("Idavidrein/gpqa", "gpqa_diamond", "train")
-    assert isinstance(load_evalset("aime_2024", PATHS["aime_2024"]), FileSource)
-    lcb = load_evalset("livecodebench")
-    assert lcb.path == "json" and lcb.data_files[-1].endswith("code_generation_lite/test6.jsonl")
-    assert load_evalset("math_500").split == "test"
+    assert src.describe()["path"] == "Idavidrein/gpqa" and src.spec.config == "gpqa_diamond"
+    assert load_evalset("aime_2024", PATHS["aime_2024"]).path.endswith("evalsets/aime_2024")
+    assert load_evalset("livecodebench").convert.files[-1] == "test6.jsonl"
+    assert load_evalset("math_500").spec.split == "test"
     with pytest.raises(ValueError, match="'aime_2099' is unknown"):
         load_evalset("aime_2099")
 
@@ -73,7 +73,7 @@ def test_embedded_eval_problem_is_removed_by_13gram(decontaminator):
     assert kept.column("problem_id").to_pylist() == ["t1"]
     row = rejects.to_pylist()[0]
     assert row["reason"] == "contaminated:aime_2024:13gram"
-    assert row["matched_eval_id"] == "102"
+    assert row["matched_eval_id"] == "aime_2024-102"
     assert len(row["matched_ngram"].split()) == 13
     assert row["matched_ngram"] in normalize([problem]).to_pylist()[0]
     assert row["duplicate_of"] is None
@@ -169,7 +169,8 @@ def test_deterministic_and_fingerprinted():
     assert a.scan(texts) == b.scan(texts)
     assert a.fingerprint() == b.fingerprint()
     assert Decontaminator.from_evalsets(paths=PATHS, config=DecontamConfig(n=10)).fingerprint() != a.fingerprint()
-    assert a.describe()["benchmarks"] == {"aime_2024": 5, "math_500": 6, "gpqa_diamond": 5, "livecodebench": 5}
+    assert a.describe()["benchmarks"] == {"aime_2024": 5, "aime_2025": 5, "math_500": 6, "gpqa_diamond": 5,
+                                          "livecodebench": 5}
 
 
 def test_bad_settings_raise():
