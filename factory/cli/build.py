@@ -160,7 +160,7 @@ def demo(quiet: bool = typer.Option(True, "--quiet/--progress", help="Hide progr
                                            title="the R1 recipe, mini scale"))
     render.console.print(render.rows_table(["snapshot", "filter", "rows removed"], removed, title="filters"))
     eval_snap = store.get("eval")
-    cols = ["benchmark", "k", "problems", "pass@1", "pass@1_std", "pass@k", "maj@k", "no_answer", "unverifiable"]
+    cols = ["benchmark", "k", "pass@1", "pass@k", "maj@k", "no_answer"]
     render.console.print(render.rows_table(cols, [[m.get(c) for c in cols] for m in eval_snap.manifest["metrics"]],
                                            title=f"eval ({eval_snap.manifest['metrics'][0].get('model')})"))
     cols, result, _ = sqlmod.query_rows(store, demomod.DIFFICULTY_SQL)
