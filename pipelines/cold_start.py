@@ -21,8 +21,11 @@ from factory.rewards.scoring import ScoreConfig
 from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
 
 NAME = "cold-start"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "Few-shot long-CoT generation, readability filters, readable special-token format."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {
+    "1.0.0": "Few-shot long-CoT generation, readability filters, readable special-token format.",
+    "1.1.0": "Outputs not in R1's readable format (duplicated or nested think blocks) are rejected as bad_format.",
+}
 KIND = "sft_samples"
 PARENTS = ("curated",)
 

@@ -1,7 +1,9 @@
 """R1-Zero RL prompts (R1 §2.2): verifiable math/code prompts in the R1-Zero template, GRPO-ready.
 
 Only rule rewards apply (accuracy + format), so every prompt must carry a gold answer or tests.
-The prompt is the raw R1-Zero template as one user turn; gold columns ride along for TRL.
+R1-Zero trains a *base* model on the paper's template as raw text, so the ``prompt`` column is
+that text (TRL's standard format: GRPOTrainer tokenizes it as is, no chat template); a chat
+template (``--set template=chat``) gives TRL's conversational format. Gold columns ride along.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from pipelines.difficulty_utils import DifficultyFilter, PassRateFilter
 from schemas import message_type
 
 NAME = "r1-zero"
-VERSION = "1.2.0"
-RELEASE_NOTES = {"1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule.",
-                 "1.1.0": "Optional pass-rate filter (difficulty.enabled): a SQL predicate over a difficulty table.",
-                 "1.2.0": "Refuses to publish a prompt set whose exact-duplicate ratio exceeds max_duplicate_ratio."}
+VERSION = "2.0.0"
+RELEASE_NOTES = {
+    "1.0.0": "R1-Zero template prompts with answer/tests gold and reward_type=rule.",
+    "1.1.0": "Optional pass-rate filter (difficulty.enabled): a SQL predicate over a difficulty table.",
+    "1.2.0": "Refuses to publish a prompt set whose exact-duplicate ratio exceeds max_duplicate_ratio.",
+    "2.0.0": "A raw template (R1-Zero's) is stored as the prompt text a base model sees, not as a chat turn "
+             "that TRL would wrap in the chat template.",
+}
 KIND = "rl_prompts"
 PARENTS = ("curated",)
 
@@ -36,11 +42,14 @@ class Config:
 
 
 def rl_prompt_batch(batch: pa.RecordBatch, template_name: str, reward_type: str = "rule") -> pa.RecordBatch:
-    """Render each problem through the template into TRL's conversational ``prompt`` column."""
+    """Render each problem through the template into TRL's ``prompt`` column: raw text for a raw
+    template (R1-Zero), conversational messages for a chat template."""
     template = get_template(template_name)
     rows = batch.select([c for c in ("prompt", "domain", "language") if c in batch.schema.names]).to_pylist()
-    rendered = [template.render(r) for r in rows]
-    prompt = pa.array(rendered, type=message_type())
+    if template.raw:
+        prompt = pa.array([template.render_text(r) for r in rows], type=pa.string())
+    else:
+        prompt = pa.array([template.render(r) for r in rows], type=message_type())
     cols = {"problem_id": batch.column("problem_id"), "prompt": prompt}
     for c in ("answer", "answer_source", "tests", "domain", "language", "difficulty"):
         if c in batch.schema.names:

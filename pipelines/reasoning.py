@@ -18,10 +18,12 @@ from factory.rewards.scoring import ScoreConfig
 from factory.sql.filters import rejects_of, row_keys, run_model, select_rows
 
 NAME = "reasoning"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 RELEASE_NOTES = {
     "1.0.0": "Rejection sampling as SQL: correct, consistent, readable, deduplicated, capped, stratified.",
     "1.1.0": "Prompts without a rule-checkable answer are judged by an LLM against the reference.",
+    "1.2.0": "Rejection sampling requires R1's readable format: a duplicated or nested <think> block is dropped "
+             "(bad_format).",
 }
 KIND = "sft_samples"
 PARENTS = ("curated",)

@@ -16,8 +16,12 @@ from factory.progress import RowProgress
 from factory.rewards.scoring import ScoreConfig, score_batches
 
 NAME = "scored"
-VERSION = "1.0.0"
-RELEASE_NOTES = {"1.0.0": "Accuracy (math/code), format and language-consistency columns plus weighted reward."}
+VERSION = "1.1.0"
+RELEASE_NOTES = {
+    "1.0.0": "Accuracy (math/code), format and language-consistency columns plus weighted reward.",
+    "1.1.0": "readability_issue bad_format for anything but R1's readable format (a duplicated <think> block); "
+             "format auto holds R1-Zero-template rollouts to R1-Zero's format even without <answer>.",
+}
 KIND = "scored_rollouts"
 PARENTS = ("rollouts",)
 

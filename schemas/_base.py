@@ -25,6 +25,8 @@ class TableSchema:
         version: bumped whenever a column is added, removed or changes type.
         schema: the required columns; nullable fields may be absent and are then added as nulls.
         doc: one line saying what a row is.
+        alternatives: other types a column may have instead (``rl_prompts.prompt``: chat messages
+            or the raw text a base model sees); such a column is kept as it is.
     """
 
     kind: str
@@ -32,6 +34,7 @@ class TableSchema:
     schema: pa.Schema
     doc: str = ""
     optional: frozenset[str] = field(default_factory=frozenset)
+    alternatives: dict[str, tuple[pa.DataType, ...]] = field(default_factory=dict)
 
     @property
     def required(self) -> list[str]:
@@ -80,7 +83,9 @@ def conform(data: pa.RecordBatch | pa.Table, spec: TableSchema, where: str = "")
                 f"it has {', '.join(names) or 'no columns'}"
             )
         col = data.column(f.name)
-        if col.type != f.type:
+        if col.type in spec.alternatives.get(f.name, ()):
+            f = pa.field(f.name, col.type, nullable=f.nullable)
+        elif col.type != f.type:
             if not _castable(col.type, f.type):
                 raise SchemaError(f"{spec.kind} table{at}: column {f.name!r} has type {col.type}, expected {f.type}")
             try:

@@ -1,4 +1,9 @@
-"""RL prompts, GRPO-ready: a conversational ``prompt`` plus gold columns TRL passes to rewards."""
+"""RL prompts, GRPO-ready: a ``prompt`` plus gold columns TRL passes to rewards.
+
+``prompt`` is conversational (role/content messages: TRL applies the model's chat template) or,
+for a raw template such as R1-Zero's, the plain text a base model sees (TRL tokenizes a string
+prompt as is). 1.1.0 allowed the string form.
+"""
 
 import pyarrow as pa
 
@@ -6,7 +11,7 @@ from schemas._base import TableSchema, message_type
 
 SPEC = TableSchema(
     kind="rl_prompts",
-    version="1.0.0",
+    version="1.1.0",
     doc="one GRPO prompt with its gold columns",
     schema=pa.schema(
         [
@@ -20,4 +25,5 @@ SPEC = TableSchema(
         ]
     ),
     optional=frozenset({"answer", "tests", "domain", "language", "reward_type"}),
+    alternatives={"prompt": (pa.string(),)},
 )

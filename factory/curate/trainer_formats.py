@@ -11,6 +11,10 @@ gold from a ``solution`` column (ours is ``answer``), and verl's RL trainer read
 - ``verl``: math ground truth is the answer; code ground truth is the ``{"inputs", "outputs"
   [, "fn_name"]}`` JSON of verl's code scorers. ``data_source`` is ours unless the caller names
   one of verl's (verl routes its default reward by ``data_source``).
+
+A raw prompt (R1-Zero's template as the text a base model sees) is exported as one user turn:
+TRL's built-in rewards read conversational completions only, and verl always applies the chat
+template. ``factory train grpo`` trains on the raw text itself (the project's rewards read both).
 """
 
 from __future__ import annotations
@@ -43,6 +47,28 @@ def _col(batch: pa.RecordBatch, name: str, type_: pa.DataType = pa.string()) -> 
     return batch.column(name) if name in batch.schema.names else pa.nulls(batch.num_rows, type_)
 
 
+def conversational(prompt: pa.Array) -> pa.Array:
+    """A raw-text prompt column as one user turn per row; chat prompts pass through.
+
+    >>> conversational(pa.array(["Solve x."])).to_pylist()
+    [[{'role': 'user', 'content': 'Solve x.'}]]
+    """
+    if not (pa.types.is_string(prompt.type) or pa.types.is_large_string(prompt.type)):
+        return prompt
+    turns = pa.StructArray.from_arrays([pa.array(["user"] * len(prompt), pa.string()), prompt.cast(pa.string())],
+                                       names=["role", "content"])
+    return pa.ListArray.from_arrays(pa.array(range(len(prompt) + 1), pa.int32()), turns)
+
+
+def _with_chat_prompt(batch: pa.RecordBatch) -> pa.RecordBatch:
+    if "prompt" not in batch.schema.names:
+        return batch
+    i = batch.schema.get_field_index("prompt")
+    cols = list(batch.columns)
+    cols[i] = conversational(batch.column("prompt"))
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+
+
 def trl_rl_batch(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
     """Rows with a math gold, plus ``solution``; returns (batch, rows left out).
 
@@ -53,7 +79,7 @@ def trl_rl_batch(batch: pa.RecordBatch) -> tuple[pa.RecordBatch, int]:
     """
     answer = _col(batch, "answer")
     keep = pc.is_valid(answer)
-    kept = batch.filter(keep)
+    kept = _with_chat_prompt(batch.filter(keep))
     solution = pc.binary_join_element_wise("\\boxed{", kept.column("answer"), "}", "")
     out = pa.RecordBatch.from_arrays([*kept.columns, solution], names=[*kept.schema.names, "solution"])
     return out, batch.num_rows - kept.num_rows
@@ -86,7 +112,7 @@ def verl_batch(batch: pa.RecordBatch, data_source: str, split: str, offset: int)
     truth = [verl_ground_truth(a, t) for a, t in zip(answers, tests)]
     by_model = [r == "reward_model" for r in _col(batch, "reward_type").to_pylist()]
     keep = [t is not None or m for t, m in zip(truth, by_model)]
-    kept = batch.filter(pa.array(keep, pa.bool_()))
+    kept = _with_chat_prompt(batch.filter(pa.array(keep, pa.bool_())))
     truth = [t for t, k in zip(truth, keep) if k]
     style = ["model" if m else "rule" for m, k in zip(by_model, keep) if k]
     domain = _col(kept, "domain").to_pylist()

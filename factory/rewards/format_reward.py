@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from factory.rewards.base import completion_texts
 
-FORMAT_GRADER_VERSION = "1.0.0"
+FORMAT_GRADER_VERSION = "1.1.0"  # 1.1.0: auto reads R1-Zero outputs by their prompt template
 
 TEMPLATES = ("r1_zero", "readable")
 _TAGS = ("<think>", "</think>", "<answer>", "</answer>")
@@ -77,6 +77,40 @@ def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
         return False
     m = (_THINK_SUMMARY_PREFILLED if think_prefilled else _THINK_SUMMARY).fullmatch(text)
     return bool(m and m.group(1).strip() and m.group(2).strip())
+
+
+def auto_template(text: str, prompt_template: str | None = None) -> str:
+    """The format a completion is held to under ``auto``: its prompt's, else what its tags say.
+
+    A completion of the R1-Zero prompt (``template`` column ``r1_zero@…``) owes R1-Zero's format
+    even when it left out ``<answer>`` (graded as "readable" it would pass as ``<think>…</think> 4``);
+    without a template, any answer tag means R1-Zero's format.
+
+    >>> auto_template("<think>2+2=4</think> 4", "r1_zero@1.0.0"), auto_template("<think>2+2=4</think> 4")
+    ('r1_zero', 'readable')
+    """
+    if prompt_template:
+        return "r1_zero" if prompt_template.split("@")[0] == "r1_zero" else "readable"
+    return "r1_zero" if "<answer>" in text or "</answer>" in text else "readable"
+
+
+def format_ok(texts: Sequence[Any], template: str = "auto", prompt_templates: Sequence[str | None] | None = None,
+              *, think_prefilled: bool = False) -> list[bool]:
+    """Whether each completion follows its format: ``r1_zero``, ``readable`` or ``auto`` (see :func:`auto_template`).
+
+    >>> format_ok(["<think>a</think> 4", "<think>a</think> <answer>4</answer>"], "auto", ["r1_zero@1.0.0"] * 2)
+    [False, True]
+    """
+    if template not in (*TEMPLATES, "auto"):
+        raise ValueError(f"template={template!r}: choose auto, r1_zero or readable")
+    texts = completion_texts(texts)
+    prompts = prompt_templates if prompt_templates is not None else [None] * len(texts)
+    out = []
+    for text, prompt in zip(texts, prompts):
+        use = auto_template(text, prompt) if template == "auto" else template
+        check = r1_zero_format_ok if use == "r1_zero" else readable_format_ok
+        out.append(check(text, think_prefilled=think_prefilled))
+    return out
 
 
 def format_reward(completions: Sequence[Any], **kwargs: Any) -> list[float]:

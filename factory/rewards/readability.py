@@ -16,7 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from factory.rewards.base import broadcast, completion_texts, split_think
+from factory.rewards.format_reward import readable_format_ok
 from factory.rewards.language import is_language_consistent, language_consistency
+
+READABILITY_VERSION = "1.1.0"
+"""Enters the id of every scored snapshot (readability_issue); 1.1.0: bad_format (R1's readable format required)."""
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _FENCED = re.compile(r"^[ \t]*(?:```|~~~).*?(?:^[ \t]*(?:```|~~~)[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
@@ -39,6 +43,8 @@ class ReadabilityConfig:
     max_tokens: int | None = field(default=None, metadata={"help": "drop completions over this many tokens"})
     # ---- structure
     require_summary: bool = field(default=True, metadata={"help": "drop when no summary follows the reasoning"})
+    require_format: bool = field(default=True, metadata={
+        "help": "drop unless R1's readable format: one think block (or two |special_token|), then a summary"})
     drop_code_in_cot: bool = field(default=True, metadata={"help": "drop fenced code in the reasoning (R1 §2.3.3)"})
     max_paragraph_chars: int | None = field(default=2000, metadata={"help": "drop paragraphs longer than this"})
     require_markdown: bool = field(default=False, metadata={"help": "drop summaries without markdown (cold start)"})
@@ -148,6 +154,18 @@ def missing_summary(texts: Sequence[Any]) -> list[str | None]:
     return [None if split_think(t)[1] else "missing_summary" for t in completion_texts(texts)]
 
 
+def bad_format(texts: Sequence[Any]) -> list[str | None]:
+    """"bad_format" unless the completion is R1's readable format: one reasoning block, then a summary.
+
+    A duplicated or nested ``<think>`` block, a stray ``</think>`` or a third ``|special_token|``
+    is not the readable format (``split_think`` alone would still find a summary after the last one).
+
+    >>> bad_format(["<think>a</think> It is **4**.", "<think>a</think><think>b</think> It is **4**."])
+    [None, 'bad_format']
+    """
+    return [None if readable_format_ok(t) else "bad_format" for t in completion_texts(texts)]
+
+
 def missing_markdown(texts: Sequence[Any]) -> list[str | None]:
     """"missing_markdown" where the summary has no markdown (bold, list, header, table, boxed).
 
@@ -183,6 +201,8 @@ def _checks(config: ReadabilityConfig, languages: list[Any], token_counts: Seque
         checks.append(lambda t, rows: too_long(t, c.max_chars, _take(token_counts, rows), c.max_tokens))
     if c.require_summary:
         checks.append(lambda t, rows: missing_summary(t))
+    if c.require_format:
+        checks.append(lambda t, rows: bad_format(t))
     if c.line_repeats is not None or c.min_compression_ratio is not None:
         checks.append(lambda t, rows: repetition(t, line_repeats=c.line_repeats,
                                                  min_compression_ratio=c.min_compression_ratio))
@@ -202,7 +222,7 @@ def readability_reasons(texts: Sequence[Any], config: ReadabilityConfig | None =
                         token_counts: Sequence[int] | None = None) -> list[str | None]:
     """Why each completion is unreadable (first reason wins), or None to keep it.
 
-    Order: too_long, missing_summary, repetition, mixed_language, code_block_in_cot,
+    Order: too_long, missing_summary, bad_format, repetition, mixed_language, code_block_in_cot,
     long_paragraph, missing_markdown. Each check runs only on rows no earlier check dropped.
 
     Args:

@@ -17,9 +17,9 @@ import pyarrow as pa
 import xxhash
 
 from factory.rewards.base import Verdict
-from factory.rewards.format_reward import r1_zero_format_ok, readable_format_ok, tag_count_reward
+from factory.rewards.format_reward import FORMAT_GRADER_VERSION, format_ok, tag_count_reward
 from factory.rewards.language import is_language_consistent, language_consistency
-from factory.rewards.readability import ReadabilityConfig, readability_reasons
+from factory.rewards.readability import READABILITY_VERSION, ReadabilityConfig, readability_reasons
 from factory.rewards.registry import grader_versions, parse_names, verify_accuracy_batch
 
 
@@ -31,7 +31,7 @@ class ScoreConfig:
                                      metadata={"help": "rewards to compute (registry names)"})
     weights: dict[str, float] = field(default_factory=dict, metadata={"help": "reward -> weight (default 1.0)"})
     format_template: str = field(default="auto", metadata={
-        "help": "r1_zero | readable | auto (r1_zero when the completion has an <answer> tag, else readable)"})
+        "help": "r1_zero | readable | auto (the prompt's: r1_zero for R1-Zero-template rollouts or an answer tag)"})
     language_threshold: float = field(default=0.95, metadata={"help": "language_consistent = share >= this"})
     math_timeout_s: float = field(default=5.0, metadata={"help": "time limit per undecided math item"})
     math_workers: int | None = field(default=None, metadata={"help": "math-verify processes (default: CPUs)"})
@@ -47,7 +47,9 @@ class ScoreConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rewards", tuple(parse_names(self.rewards)))
-        object.__setattr__(self, "graders", grader_versions(self.rewards))
+        # format_ok and readability_issue are columns of every scored snapshot: their rules are graders too
+        object.__setattr__(self, "graders", {**grader_versions(self.rewards), "format_ok": FORMAT_GRADER_VERSION,
+                                             "readability": READABILITY_VERSION})
         if self.format_template not in ("auto", "r1_zero", "readable"):
             raise ValueError(f"format_template={self.format_template!r}: choose auto, r1_zero or readable")
         unknown = set(self.weights) - set(self.rewards)
@@ -65,12 +67,8 @@ def _column(batch: pa.RecordBatch, name: str) -> list[Any] | None:
     return batch.column(name).to_pylist() if name in batch.schema.names else None
 
 
-def _format_ok(texts: list[str], template: str) -> np.ndarray:
-    def ok(t: str) -> bool:
-        use = template if template != "auto" else ("r1_zero" if "<answer>" in t else "readable")
-        return r1_zero_format_ok(t) if use == "r1_zero" else readable_format_ok(t)
-
-    return np.fromiter((ok(t) for t in texts), dtype=bool, count=len(texts))
+def _format_ok(texts: list[str], template: str, prompt_templates: list[str | None] | None = None) -> np.ndarray:
+    return np.array(format_ok(texts, template, prompt_templates), dtype=bool).reshape(len(texts))
 
 
 def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
@@ -95,7 +93,7 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
         cols["verdict"] = pa.array([None if v is None else v.value for v in verdicts], pa.string())
         cols["correct"] = pa.array([None if v in (None, Verdict.UNVERIFIABLE) else v is Verdict.CORRECT
                                     for v in verdicts], pa.bool_())
-    fmt = _format_ok(texts, cfg.format_template)
+    fmt = _format_ok(texts, cfg.format_template, _column(batch, "template"))
     cols["format_ok"] = pa.array(fmt)
     if "format" in cfg.rewards:
         rewards["format"] = fmt.astype(float).tolist()

@@ -114,5 +114,5 @@ def test_tag_count_prefilled():
 
 
 def test_grader_version_and_doctests():
-    assert fr.FORMAT_GRADER_VERSION == "1.0.0"
+    assert fr.FORMAT_GRADER_VERSION == "1.1.0"
     assert doctest.testmod(fr).failed == 0

@@ -105,7 +105,7 @@ def test_readability_reasons_first_reason_wins_and_order():
     assert readability_reasons(texts, config, languages="en") == [
         None, "too_long", "missing_summary", "mixed_language", "code_block_in_cot", "long_paragraph",
         "repetition", None]
-    lenient = ReadabilityConfig(require_summary=False, drop_code_in_cot=False, max_paragraph_chars=None,
+    lenient = ReadabilityConfig(require_summary=False, require_format=False, drop_code_in_cot=False, max_paragraph_chars=None,
                                 min_language_consistency=None)
     assert readability_reasons(texts, lenient) == [None] * 6 + ["repetition", None]
 
