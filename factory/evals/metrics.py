@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from factory.errors import FactoryError
+from factory.rewards.math_extract import extract_answer
+from factory.rewards.math_normalize import normalize
 
 
 class SampleCountError(FactoryError):
@@ -45,6 +47,15 @@ class ProblemSamples:
     correct: tuple[bool, ...]
     classes: tuple[int | None, ...]
     unverifiable: int = 0
+
+
+def vote_key(completion: str, domain: str | None) -> str | None:
+    """A sample's normalized final answer (math), None where voting is undefined (code): a cheap
+    first grouping; :func:`equivalence_classes` then merges keys the grader calls equal."""
+    if domain == "code":
+        return None
+    ans = extract_answer(completion or "")
+    return normalize(ans) if ans is not None else None
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
