@@ -44,12 +44,13 @@ class ScoreConfig:
         metadata={"help": "readability checks -> readability_issue column (language is scored separately)"})
     batch_rows: int = field(default=20_000, metadata={"help": "rows graded per call (bigger = more cache hits)"})
     graders: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: grader versions"})
+    rules: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: format/readability rule versions"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rewards", tuple(parse_names(self.rewards)))
-        # format_ok and readability_issue are columns of every scored snapshot: their rules are graders too
-        object.__setattr__(self, "graders", {**grader_versions(self.rewards), "format_ok": FORMAT_GRADER_VERSION,
-                                             "readability": READABILITY_VERSION})
+        object.__setattr__(self, "graders", grader_versions(self.rewards))
+        # format_ok and readability_issue are columns of every scored snapshot: their rules enter its id too
+        object.__setattr__(self, "rules", {"format_ok": FORMAT_GRADER_VERSION, "readability": READABILITY_VERSION})
         if self.format_template not in ("auto", "r1_zero", "readable"):
             raise ValueError(f"format_template={self.format_template!r}: choose auto, r1_zero or readable")
         unknown = set(self.weights) - set(self.rewards)
