@@ -6,11 +6,12 @@ that into ``Verdict.UNVERIFIABLE``) instead of silently grading every program as
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
 from typing import Any
 
-STYLES = ("stdio", "call")
+STYLES = ("stdio", "call", "check")
 
 
 class MalformedTests(ValueError):
@@ -23,10 +24,11 @@ class TestSpec:
 
     __test__ = False  # not a pytest class
 
-    style: str  # "stdio" | "call"
-    inputs: list  # stdin strings, or argument lists
-    expected: list  # stdout strings, or JSON values
-    fn_name: str | None = None
+    style: str  # "stdio" | "call" | "check"
+    inputs: list  # stdin strings, or argument lists (check: one case, None)
+    expected: list  # stdout strings, or JSON values (check: None)
+    fn_name: str | None = None  # call: the function; check: the entry point passed to check()
+    check: str | None = None  # check: the test program (HumanEval ``def check(candidate)``, MBPP asserts)
 
 
 def _load(tests: Any) -> dict:
@@ -61,14 +63,17 @@ def parse_tests(tests: Any) -> TestSpec:
     """Validate a ``tests`` cell (JSON string or dict) into a ``TestSpec``.
 
     Args:
-        tests: ``{"style": "stdio", "cases": [{"input", "output"}, …]}`` or
-            ``{"style": "call", "fn_name": …, "cases": [{"args": […], "expected": …}, …]}``.
+        tests: ``{"style": "stdio", "cases": [{"input", "output"}, …]}``,
+            ``{"style": "call", "fn_name": …, "cases": [{"args": […], "expected": …}, …]}`` or
+            ``{"style": "check", "check": "def check(candidate): …", "entry_point": …}`` (HumanEval;
+            without ``entry_point``, top-level asserts as in MBPP).
 
     Returns:
         The parsed spec.
 
     Raises:
-        MalformedTests: bad JSON, unknown style, missing or empty cases, bad case fields.
+        MalformedTests: bad JSON, unknown style, missing or empty cases, bad case fields, a check
+            program that does not parse.
 
     >>> parse_tests('{"style": "stdio", "cases": [{"input": "1 2\\\\n", "output": "3\\\\n"}]}').inputs
     ['1 2\\n']
@@ -77,6 +82,8 @@ def parse_tests(tests: Any) -> TestSpec:
     style = tests.get("style")
     if style not in STYLES:
         raise MalformedTests(f"unknown tests style {style!r}; expected one of {STYLES}")
+    if style == "check":
+        return _parse_check(tests)
     fn_name = tests.get("fn_name")
     if style == "call" and not (isinstance(fn_name, str) and fn_name.isidentifier()):
         raise MalformedTests(f"call-style tests need an identifier 'fn_name', got {fn_name!r}")
@@ -86,6 +93,52 @@ def parse_tests(tests: Any) -> TestSpec:
     pairs = [_case(style, i, case) for i, case in enumerate(cases)]
     inputs, expected = [p[0] for p in pairs], [p[1] for p in pairs]
     return TestSpec(style, inputs, expected, fn_name if style == "call" else None)
+
+
+def _parse_check(tests: dict) -> TestSpec:
+    source, entry = tests.get("check"), tests.get("entry_point")
+    if not isinstance(source, str) or not source.strip():
+        raise MalformedTests("check-style tests need a non-empty 'check' program")
+    if entry is not None and not (isinstance(entry, str) and entry.isidentifier()):
+        raise MalformedTests(f"check-style 'entry_point' must be an identifier, got {entry!r}")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise MalformedTests(f"the check program does not parse ({exc.msg}, line {exc.lineno})") from None
+    defines_check = any(isinstance(n, ast.FunctionDef) and n.name == "check" for n in tree.body)
+    if entry is not None and not defines_check:
+        raise MalformedTests("check-style tests with an 'entry_point' must define check(candidate)")
+    if entry is None and not any(isinstance(n, ast.Assert) for n in ast.walk(tree)):
+        raise MalformedTests("check-style tests without an 'entry_point' need top-level asserts (MBPP style)")
+    return TestSpec("check", [None], [None], entry, source)
+
+
+def humaneval_tests(record: dict) -> dict:
+    """A HumanEval record (``test``, ``entry_point``) as a check-style ``tests`` value.
+
+    >>> humaneval_tests({"test": "def check(candidate):\\n    assert candidate(1) == 2\\n", "entry_point": "inc"})
+    {'style': 'check', 'check': 'def check(candidate):\n    assert candidate(1) == 2\n', 'entry_point': 'inc'}
+    """
+    return {"style": "check", "check": record["test"], "entry_point": record["entry_point"]}
+
+
+def mbpp_tests(record: dict) -> dict:
+    """An MBPP record (``test_list`` of asserts, optional ``test_setup_code``) as check-style tests."""
+    setup = record.get("test_setup_code") or ""
+    return {"style": "check", "check": "\n".join([setup, *record["test_list"]]).strip() + "\n"}
+
+
+def check_passed(result: bytes | None) -> tuple[bool, str]:
+    """Judge the line the checker wrote (the program cannot write it); (passed, why-not)."""
+    if not result:
+        return False, "no result (the check did not finish)"
+    try:
+        line = json.loads(result.splitlines()[0])
+    except (ValueError, IndexError):
+        return False, "unreadable result"
+    if isinstance(line, dict) and line.get("ok") is True:
+        return True, ""
+    return False, str(line.get("error") if isinstance(line, dict) else "bad result")[:200]
 
 
 def normalize_output(text: str) -> str:

@@ -34,8 +34,9 @@ import sys
 import time
 
 if __package__:  # imported as part of the project (doctests, linters)
-    from factory.sandbox import jail
+    from factory.sandbox import checker, jail
 else:  # launched by the grader: only this folder is importable
+    import checker
     import jail
 
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
@@ -154,6 +155,8 @@ def child(job, iso, case, fds):
     except BaseException as exc:  # the sandbox could not be set up: never run the code
         os.write(2, ("sandbox setup failed: %r\n" % (exc,)).encode())
         os._exit(125)
+    if job["mode"] == "check":
+        os._exit(checker.run_check(job, lambda serve: run_user(job, case, serve), LIBC))
     os._exit(run_user(job, case))
 
 
@@ -178,8 +181,9 @@ def relay(job, iso, case, fds, status_w):
     os._exit(0)
 
 
-def run_user(job, case):
-    """Execute the program as ``__main__``; in call style also call ``fn_name(*case)``."""
+def run_user(job, case, serve=None):
+    """Execute the program as ``__main__``; in call style also call ``fn_name(*case)``; in
+    check style hand its globals to ``serve`` (which answers the checker's calls)."""
     import builtins
 
     builtins.exit = builtins.quit = sys.exit  # -S skips site, which defines them
@@ -190,6 +194,8 @@ def run_user(job, case):
         exec(compile(job["code"], "solution.py", "exec"), scope)
         if job["mode"] == "call":
             call_function(scope, job["fn_name"], case)
+        elif serve is not None:
+            serve(scope)
     except SystemExit as exc:
         rc = _exit_code(exc.code)
     except BaseException:
@@ -294,7 +300,7 @@ def _case_fds(job, i, case):
     data = case.encode("utf-8", "surrogatepass") if job["mode"] == "stdio" else b""
     _write_all(stdin, data)
     os.lseek(stdin, 0, os.SEEK_SET)
-    names = ["out", "err"] + (["res"] if job["mode"] == "call" else [])
+    names = ["out", "err"] + (["res"] if job["mode"] in ("call", "check") else [])
     flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
     return [stdin] + [os.open("out/%d.%s" % (i, name), flags, 0o600) for name in names]
 

@@ -147,10 +147,11 @@ def remove_strays(uid: int) -> None:
                 pass
 
 
-def _job(code: str, mode: str, inputs: list, fn_name: str | None, uid: int | None, config) -> dict:
+def _job(code: str, mode: str, inputs: list, fn_name: str | None, uid: int | None, config,
+         check: str | None = None) -> dict:
     nproc = config.max_procs if uid is not None else _user_tasks(os.getuid()) + config.max_procs
     return {
-        "code": code, "mode": mode, "cases": inputs, "fn_name": fn_name, "uid": uid,
+        "code": code, "mode": mode, "cases": inputs, "fn_name": fn_name, "uid": uid, "check": check,
         "grader_pid": os.getpid(), "network": bool(config.network), "jail": bool(config.jail),
         "tmpfs_mb": int(config.tmpfs_mb), "timeout_s": float(config.timeout_s),
         "cpu_s": math.ceil(config.cpu_s), "memory_mb": int(config.memory_mb), "nproc": int(nproc),
@@ -210,20 +211,22 @@ def _classify(rec: dict, out_size: int, err_size: int, stderr: bytes, config) ->
 def _collect(out_dir: Path, i: int, rec: dict, mode: str, config) -> CaseRun:
     stdout, out_size = _read(out_dir / f"{i}.out", config.max_output_bytes)
     stderr, err_size = _read(out_dir / f"{i}.err", STDERR_TAIL, tail=True)
-    result = _read(out_dir / f"{i}.res", RESULT_CAP)[0] if mode == "call" else None
+    result = _read(out_dir / f"{i}.res", RESULT_CAP)[0] if mode in ("call", "check") else None
     status = _classify(rec, out_size, err_size, stderr, config)
     return CaseRun(status, rec["returncode"], rec["duration_s"], stdout, stderr, result)
 
 
-def execute(code: str, mode: str, inputs: list, config, fn_name: str | None = None) -> ExecResult:
+def execute(code: str, mode: str, inputs: list, config, fn_name: str | None = None,
+            check: str | None = None) -> ExecResult:
     """Run ``code`` once per input (stdin strings, or argument lists in call mode) in one harness.
 
     Args:
         code: Python source of the program.
-        mode: ``"stdio"``, ``"call"`` or ``"probe"`` (isolation check, no program run).
+        mode: ``"stdio"``, ``"call"``, ``"check"`` or ``"probe"`` (isolation check, no program run).
         inputs: one entry per case.
         config: a ``SandboxConfig``.
-        fn_name: the function to call in call mode.
+        fn_name: the function to call in call mode (check mode: the entry point, or None).
+        check: check mode's test code (``def check(candidate): …`` or top-level asserts).
 
     Returns:
         An ``ExecResult``; ``error`` is set only when the sandbox itself failed.
@@ -234,7 +237,7 @@ def execute(code: str, mode: str, inputs: list, config, fn_name: str | None = No
         os.chmod(folder, 0o711)  # the sandbox uid may traverse to work/, never list or write
         os.mkdir(os.path.join(folder, "out"), 0o700)
         os.mkdir(os.path.join(folder, "work"), 0o700)
-        report, error = _launch(_job(code, mode, inputs, fn_name, uid, config), folder, config)
+        report, error = _launch(_job(code, mode, inputs, fn_name, uid, config, check), folder, config)
         if report is None:
             return ExecResult(error=error)
         if report["isolation"].get("unavailable"):

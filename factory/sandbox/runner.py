@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from factory.sandbox.cases import MalformedTests, call_matches, parse_tests, stdio_matches
+from factory.sandbox.cases import MalformedTests, call_matches, check_passed, parse_tests, stdio_matches
 from factory.sandbox.process import CaseRun, execute
 from schemas.verdict import Verdict
 
@@ -169,6 +169,12 @@ def _judge_case(spec, i: int, case: CaseRun | None) -> tuple[bool, str]:
         if case.status not in ("ok", "error"):
             return False, case.status
         return call_matches(case.result, spec.expected[i])
+    if spec.style == "check":
+        if case.status not in ("ok", "error"):
+            return False, case.status
+        ok, why = check_passed(case.result)
+        tail = case.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:]
+        return ok, why + (f" ({tail[0][:200]})" if tail and not ok else "")
     if case.status != "ok":
         tail = case.stderr.decode("utf-8", errors="replace").strip().splitlines()[-1:]
         return False, f"{case.status}{': ' + tail[0][:200] if tail else ''}"
@@ -183,7 +189,7 @@ def run_tests(code: str, tests: Any, config: SandboxConfig | None = None) -> Tes
 
     Args:
         code: Python source.
-        tests: a JSON string or dict, ``stdio`` or ``call`` style (see ``parse_tests``).
+        tests: a JSON string or dict, ``stdio``, ``call`` or ``check`` style (see ``parse_tests``).
         config: limits and isolation; defaults to ``SandboxConfig()``.
 
     Returns:
@@ -196,7 +202,7 @@ def run_tests(code: str, tests: Any, config: SandboxConfig | None = None) -> Tes
     except MalformedTests as exc:
         return TestReport(Verdict.UNVERIFIABLE, 0, 0, "invalid_tests", str(exc))
     total = len(spec.inputs)
-    run = execute(code, spec.style, spec.inputs, config, spec.fn_name)
+    run = execute(code, spec.style, spec.inputs, config, spec.fn_name, spec.check)
     if run.unavailable:
         return TestReport(Verdict.UNVERIFIABLE, 0, total, "sandbox_unavailable",
                           _unavailable_line(run.unavailable))
