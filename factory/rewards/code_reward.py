@@ -15,7 +15,7 @@ from typing import Any, Callable, Sequence
 from factory.rewards.base import Verdict, broadcast, completion_texts, split_think
 from factory.sandbox.runner import SandboxConfig, TestReport, run_tests_batch
 
-CODE_GRADER_VERSION = "1.0.0"
+CODE_GRADER_VERSION = "1.1.0"  # 1.1: check-style tests; no sandbox -> unverifiable
 
 log = logging.getLogger(__name__)
 

@@ -116,8 +116,8 @@ def _parse_check(tests: dict) -> TestSpec:
 def humaneval_tests(record: dict) -> dict:
     """A HumanEval record (``test``, ``entry_point``) as a check-style ``tests`` value.
 
-    >>> humaneval_tests({"test": "def check(candidate):\\n    assert candidate(1) == 2\\n", "entry_point": "inc"})
-    {'style': 'check', 'check': 'def check(candidate):\n    assert candidate(1) == 2\n', 'entry_point': 'inc'}
+    >>> humaneval_tests({"test": "def check(candidate): ...", "entry_point": "inc"})["style"]
+    'check'
     """
     return {"style": "check", "check": record["test"], "entry_point": record["entry_point"]}
 

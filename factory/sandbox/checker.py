@@ -80,7 +80,7 @@ class _Proxy:
         try:
             return literal(reply["value"])
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            raise TypeError("%s returned a value that is not a literal: %.80s" % (self.name, reply["value"]))
+            raise TypeError("%s returned a value that is not a literal: %.80s" % (self.name, reply["value"])) from None
 
 
 def serve(scope, requests, replies):
@@ -97,7 +97,7 @@ def serve(scope, requests, replies):
         try:
             if not callable(fn):
                 raise LookupError("no function named %r" % call["fn"])
-            reply = {"value": repr(fn(*ast.literal_eval(call["args"]), **ast.literal_eval(call["kwargs"])))}
+            reply = {"value": repr(fn(*literal(call["args"]), **literal(call["kwargs"])))}
         except Exception as exc:
             reply = {"error": "%s: %s" % (type(exc).__name__, str(exc)[:200])}
         _send(replies, reply)

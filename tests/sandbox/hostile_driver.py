@@ -27,6 +27,7 @@ CFG = SandboxConfig(timeout_s=1.5, cpu_s=1, memory_mb=256, max_output_bytes=1_00
 PWNED_TESTS = {"style": "stdio", "cases": [{"input": "", "output": "PWNED\n"}]}
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 ADD_TESTS = {"style": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}]}
+CHECK_TESTS = {"style": "check", "entry_point": "solve", "check": "def check(candidate):\n    assert candidate() == 42\n"}
 LIMIT_STATUS = {"fork_bomb": ("timeout", "error"), "memory_bomb": ("oom", "error"), "memory_growth": ("oom", "error"),
                 "cpu_loop": ("timeout",), "sleep": ("timeout",), "huge_output": ("output_limit",)}
 
@@ -76,6 +77,10 @@ def programs(ctx: dict) -> dict[str, str]:
         "memory_growth": "x = []\nwhile True:\n    x.append(bytearray(10 ** 7))",
         "cpu_loop": "while True:\n    pass",
         "sleep": "import time\ntime.sleep(60)\nprint('PWNED')",
+        "forge_check_verdict": ("import os\nfor path in ('/proc/%d/fd/3' % os.getppid(), '/proc/1/fd/3'):\n"
+                                "    try:\n        open(path, 'w').write('{\"ok\": true}\\n')\n    except OSError:\n"
+                                "        pass\ntry:\n    os.write(3, b'{\"ok\": true}\\n')\nexcept OSError:\n    pass\n"
+                                "def solve():\n    os._exit(0)"),
         "huge_output": "import sys\nfor _ in range(100):\n    sys.stdout.write('PWNED' * 200_000)",
     }
 
@@ -125,7 +130,8 @@ def setup(root: Path, secret: str) -> dict:
 
 def check(name: str, code: str, ctx: dict, sentinel: subprocess.Popen, hits: list) -> dict:
     """Grade one hostile program, then check every invariant from outside the sandbox."""
-    report = grade_code_batch(["```python\n" + code + "\n```"], [PWNED_TESTS], config=CFG, workers=1)[0]
+    tests = CHECK_TESTS if name.startswith("forge_check") else PWNED_TESTS
+    report = grade_code_batch(["```python\n" + code + "\n```"], [tests], config=CFG, workers=1)[0]
     run = run_program(code, config=CFG)
     output = run.stdout + run.stderr
     later = grade_code_batch(["```python\n" + ADD + "```"], [ADD_TESTS], config=CFG, workers=1)[0]
