@@ -29,7 +29,6 @@ import marshal
 import os
 import resource
 import select
-import struct
 import sys
 import time
 
@@ -177,7 +176,7 @@ def relay(job, iso, case, fds, status_w):
     for fd in fds:
         os.close(fd)
     _, status = os.waitpid(pid, 0)
-    os.write(status_w, struct.pack("i", status))
+    os.write(status_w, status.to_bytes(4, "little", signed=True))
     os._exit(0)
 
 
@@ -335,7 +334,7 @@ def run_case(job, iso, i, case):
     if status_r is not None:
         reported = os.read(status_r, 4)
         os.close(status_r)
-        status = struct.unpack("i", reported)[0] if len(reported) == 4 else status
+        status = int.from_bytes(reported, "little", signed=True) if len(reported) == 4 else status
     sweep(job)
     return {
         "returncode": os.waitstatus_to_exitcode(status),
