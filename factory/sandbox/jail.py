@@ -250,6 +250,13 @@ def enter_userns(job):
         os.close(fd)
 
 
+def enter_pid_namespace():
+    """The harness of a one-case program: its next child is PID 1 of a new PID namespace
+    (that child mounts the jail's /proc in the harness's mount namespace, once)."""
+    if LIBC.unshare(CLONE_NEWPID) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWPID) failed")
+
+
 def enter_case_namespaces():
     """Per case (``userns``): a PID namespace whose PID 1 is the program, and a mount
     namespace for its /proc. Called in the case's relay process before it forks the program."""

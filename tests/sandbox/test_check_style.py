@@ -60,7 +60,8 @@ def test_mbpp_style_top_level_asserts():
     "    except OSError:\n        pass",  # nor reachable through /proc: the checker is not dumpable
     "import sys\nsys.exit(0)",  # ending early is a failure, not a pass
     "def check(candidate):\n    pass\ndef pair(a, b):\n    return None",  # its own check() is never used
-    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef pair(a, b):\n    return (a, b)",
+    # killing the checker (possible only as its own uid in mode root) ends in no verdict, not a pass
+    "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\ndef pair(a, b):\n    return None",
 ])
 def test_a_program_cannot_forge_a_pass(code):
     report = run_tests(code, PAIR, CFG)
