@@ -67,11 +67,11 @@ def main() -> None:
     rows.append(("curated (exact dedup)", c))
     r = stage(store, "rollouts", gen, "reasoning-rollouts", {"problems": c["ref"]})
     rows.append(("rollouts (scripted teacher)", r))
-    s = stage(store, "scored", {"rewards": ["accuracy", "language"]}, "reasoning-scored", {"rollouts": r["ref"]})
+    s = stage(store, "scored", {"rewards": ["accuracy", "language", "readability"]}, "reasoning-scored", {"rollouts": r["ref"]})
     rows.append(("scored", s))
     j = stage(store, "judged", {}, "reasoning-judged", {"scored": s["ref"]})
     rows.append(("judged (rows without a rule)", j))
-    cfg = {"target": 600_000, "max_per_problem": 2, "generate": gen, "score": {"rewards": ["accuracy", "language"]}}
+    cfg = {"target": 600_000, "max_per_problem": 2, "generate": gen, "score": {"rewards": ["accuracy", "language", "readability"]}}
     f = stage(store, "reasoning", cfg, "reasoning", {"curated": c["ref"]})
     rows.append(("filter + format (reasoning)", f))
     print(f"{'stage':32} {'rows':>12} {'seconds':>9} {'peak RSS MB':>12} {'max RSS incl. workers':>22}")

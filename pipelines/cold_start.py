@@ -40,7 +40,7 @@ class Config:
     generate: GenerateConfig = field(default_factory=lambda: GenerateConfig(
         template="cold_start_few_shot", samples_per_prompt=2, backend_options={"scripted": {"style": "readable"}}))
     score: ScoreConfig = field(default_factory=lambda: ScoreConfig(
-        rewards=("accuracy", "format", "language"), format_template="readable",
+        rewards=("accuracy", "format", "language", "readability"), format_template="readable",
         readability=ReadabilityConfig(require_markdown=True, min_language_consistency=None)))
 
 

@@ -36,7 +36,7 @@ class Config:
     max_per_problem: int = field(default=2, metadata={"help": "keep at most k correct samples per prompt"})
     # --- rejection sampling from the RL checkpoint
     generate: GenerateConfig = field(default_factory=lambda: GenerateConfig(samples_per_prompt=4, template="chat"))
-    score: ScoreConfig = field(default_factory=lambda: ScoreConfig(rewards=("accuracy", "language")))
+    score: ScoreConfig = field(default_factory=lambda: ScoreConfig(rewards=("accuracy", "language", "readability")))
     judge: JudgeConfig = field(default_factory=JudgeConfig, metadata={
         "help": "LLM judge for prompts without rule-checkable answers (R1 used DeepSeek-V3)"})
     # --- filters

@@ -16,11 +16,13 @@ from factory.progress import RowProgress
 from factory.rewards.scoring import ScoreConfig, score_batches
 
 NAME = "scored"
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 RELEASE_NOTES = {
     "1.0.0": "Accuracy (math/code), format and language-consistency columns plus weighted reward.",
     "1.1.0": "readability_issue bad_format for anything but R1's readable format (a duplicated <think> block); "
              "format auto holds R1-Zero-template rollouts to R1-Zero's format even without <answer>.",
+    "1.2.0": "Only requested graders run (other columns null); readability is the 'readability' reward; "
+             "math grader 2.0.0 (last committed answer, hedges wrong, exact equality, decimal tolerance).",
 }
 KIND = "scored_rollouts"
 PARENTS = ("rollouts",)

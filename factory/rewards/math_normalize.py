@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 from factory.rewards.math_extract import MAX_ANSWER_CHARS, last_boxed
@@ -29,9 +30,33 @@ _INT = r"\d+"
 _DEC = r"(?:\d+\.\d*|\.\d+)"
 _THOUSANDS = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")
 _PLAIN_NUM = re.compile(r"^(?:%s|%s)$" % (_DEC, _INT))
+_PLAIN_SIGNED = re.compile(r"-?(?:%s|%s)$" % (_DEC, _INT))
+_MIXED = re.compile(
+    r"^([+-]?)\s*(\d+)\s*(?:\\frac\s*(?:\{\s*(\d+)\s*\}\s*\{\s*(\d+)\s*\}|(\d)(\d))|\s(?=\d+\s*/)(\d+)\s*/\s*(\d+))$"
+)
+_MANTISSA = re.compile(r"([\d,]*)\.(\d+)")
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)|10\^\{?([+-]?\d+)")
+_THOUSAND_GAP = re.compile(r"(?<=\d)[ \t]+(?=\d{3}(?!\d))")
+_DIGIT_GAP = re.compile(r"\d\s+[\d.]")
+_REPEATING = re.compile(r"^(\d*)\.(\d*)(?:\\overline\{(\d+)\}|\\dot\{?(\d)\}?|\((\d+)\))$")
+_SCIENTIFIC = re.compile(
+    r"^(?:(\d+(?:\.\d*)?|\.\d+)[eE]([+-]?\d+)|(?:(\d+(?:\.\d*)?|\.\d+)(?:\\times|\\cdot|\*|x))?10\^(?:\{([+-]?\d+)\}|(\d)))$"
+)
 _FRAC = re.compile(r"^\\frac\s*(?:\{([^{}]+)\}|(\d))\s*(?:\{([^{}]+)\}|(\d))$")
 _SLASH = re.compile(r"^([^/]+)/([^/]+)$")
 _CHOICE_GOLD = re.compile(r"^\(?([A-J])\)?$")
+_CHOICE_TEXT = re.compile(r"^\(([A-J])\)\s*(\S.*)$|^([A-J])[.:)]\s+(\S.*)$")
+_EMPTY_SET = frozenset(("{}", "\\varnothing", "∅", "\\emptyset", "\\O", "\\{\\}", "\\text{nosolution}"))
+_OP = r"(<=|>=|<|>|\\leq(?:slant)?|\\geq(?:slant)?|\\le|\\ge|≤|≥)"
+_OPS = {"<": ("<", False), ">": (">", False), "<=": ("<", True), ">=": (">", True), "≤": ("<", True),
+        "≥": (">", True), "\\le": ("<", True), "\\leq": ("<", True), "\\leqslant": ("<", True),
+        "\\ge": (">", True), "\\geq": (">", True), "\\geqslant": (">", True)}
+_INEQ_RIGHT = re.compile(r"^([a-zA-Z])%s(.+)$" % _OP)
+_INEQ_LEFT = re.compile(r"^(.+?)%s([a-zA-Z])$" % _OP)
+_INEQ_CHAIN = re.compile(r"^(.+?)%s([a-zA-Z])%s(.+)$" % (_OP, _OP))
+_UNIT_DECOR = re.compile(
+    r"(?<=[\d}\s])\s*\\(?:text|mathrm|textrm|mbox|textnormal)\s*\{\s*[A-Za-z][A-Za-z .]*\}(?:\s*\^\s*\{?[23]\}?)?\s*$"
+)
 _CHOICE_PRED = re.compile(r"^\(?([A-Ja-j])\)?(?:[.:)]|\s|$)")
 _WORD = re.compile(r"[A-Za-z]{3,}")
 _OPERATOR = re.compile(r"[\^_=+*/\\]")
@@ -44,15 +69,19 @@ _INFINITY = re.compile(r"\\infty|∞|\binf(?:inity)?\b|\boo\b")
 _MAX_ITEMS = 64
 _CMD_GAP = re.compile(r"(\\[a-zA-Z]+)\s+(?=[a-zA-Z])")
 _WS = re.compile(r"\s+")
+_HEDGE_WORD = re.compile(r"\{\s*(?:or|and)\s*\}")
 
 
 @dataclass(frozen=True)
 class Num:
-    """A rational value; ``exact`` is False for a decimal literal (it may be a rounding)."""
+    """A rational value; ``exact`` is False for a decimal literal (it may be a rounding), which then
+    has ``places`` decimal places and ``digits`` significant digits (0: unknown, compare exactly)."""
 
     value: Fraction
     exact: bool = True
     percent: bool = False
+    places: int = field(default=0, compare=False, repr=False)
+    digits: int = field(default=0, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -66,9 +95,17 @@ class Seq:
 
 @dataclass(frozen=True)
 class Choice:
-    """A multiple-choice letter."""
+    """A multiple-choice letter, with the option's text when the gold spells it (``(B) 12``)."""
 
     letter: str
+    text: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class Union:
+    """A union of intervals (``(-\\infty,1)\\cup(2,\\infty)``), compared as a set of intervals."""
+
+    parts: tuple[Seq, ...]
 
 
 @dataclass(frozen=True)
@@ -94,7 +131,7 @@ def normalize(s: str) -> str:
     >>> normalize(r"90^\\circ")
     '90'
     """
-    return _squash(_spaced(s))
+    return _canonical(_squash(_spaced(s)))
 
 
 def classify(raw: str) -> Num | Seq | Choice | Text | str:
@@ -110,20 +147,29 @@ def classify(raw: str) -> Num | Seq | Choice | Text | str:
     return read(raw)[1]
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def read(raw: str) -> tuple[str, Num | Seq | Choice | Text | str]:
-    """``(normalize(raw), classify(raw))`` with one normalization pass."""
+    """``(normalize(raw), classify(raw))`` with one normalization pass (memoized: golds and common
+    answers repeat across a batch's samples)."""
     spaced = _spaced(raw)
-    norm = _squash(spaced)
+    norm = _canonical(_squash(spaced))
     return norm, _kind(spaced, norm)
 
 
-def _kind(spaced: str, norm: str) -> Num | Seq | Choice | Text | str:
+def _kind(spaced: str, norm: str) -> Num | Seq | Choice | Union | Text | str:
     num = parse_number(spaced)
     if num is not None:
         return num
     choice = _CHOICE_GOLD.match(norm)
     if choice:
         return Choice(choice.group(1))
+    option = _CHOICE_TEXT.match(spaced)
+    if option:
+        return Choice(option.group(1) or option.group(3), (option.group(2) or option.group(4)).strip())
+    if "\\cup" in norm:
+        union = _parse_union(norm)
+        if union is not None:
+            return union
     seq = _parse_seq(norm)
     if seq is not None:
         return seq
@@ -132,21 +178,110 @@ def _kind(spaced: str, norm: str) -> Num | Seq | Choice | Text | str:
     return norm
 
 
+def _canonical(norm: str) -> str:
+    """One spelling for the empty set, and inequalities in one variable as intervals."""
+    if norm in _EMPTY_SET:
+        return "\\emptyset"
+    if any(op in norm for op in ("<", ">", "\\le", "\\ge", "≤", "≥")):
+        parts = [as_interval(p) for p in norm.split("\\cup")]
+        if all(parts):
+            return "\\cup".join(parts)  # type: ignore[arg-type]
+    return norm
+
+
+def as_interval(norm: str) -> str | None:
+    """``x>2`` -> ``(2,\\infty)``, ``-1\\le x<3`` -> ``[-1,3)`` (normalized input); None otherwise.
+
+    >>> as_interval(r"x\\geq2"), as_interval("1<x<5"), as_interval("x+1>2")
+    ('[2,\\\\infty)', '(1,5)', None)
+    """
+    norm = norm.replace(" ", "")
+    m = _INEQ_CHAIN.match(norm)
+    if m and _constant(m.group(1)) and _constant(m.group(5)):
+        lo, op1, op2, hi = m.group(1), _OPS[m.group(2)], _OPS[m.group(4)], m.group(5)
+        if op1[0] != op2[0]:
+            return None
+        if op1[0] == ">":
+            lo, hi, op1, op2 = hi, lo, op2, op1
+        return ("[" if op1[1] else "(") + f"{lo},{hi}" + ("]" if op2[1] else ")")
+    m = _INEQ_RIGHT.match(norm)
+    if m and _constant(m.group(3)):
+        op, bound = _OPS[m.group(2)], m.group(3)
+    else:
+        m = _INEQ_LEFT.match(norm)
+        if not (m and _constant(m.group(1))):
+            return None
+        flipped = _OPS[m.group(2)]
+        op, bound = ("<" if flipped[0] == ">" else ">", flipped[1]), m.group(1)
+    if op[0] == ">":
+        return ("[" if op[1] else "(") + bound + ",\\infty)"
+    return "(-\\infty," + bound + ("]" if op[1] else ")")
+
+
+def _constant(s: str) -> bool:
+    return bool(s) and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", s)) and not re.search(r"[<>≤≥]", s)
+
+
+def _parse_union(norm: str) -> Union | None:
+    parts = [_parse_seq(p) for p in norm.split("\\cup")]
+    if len(parts) < 2 or any(p is None or not p.open for p in parts):
+        return None
+    return Union(tuple(parts))  # type: ignore[arg-type]
+
+
 def parse_number(s: str) -> Num | None:
-    """An exact rational from an integer, decimal, ``1,000``, ``\\frac{a}{b}``, ``a/b``, a percent or
-    a number with a unit; ``None`` for anything else."""
+    """An exact rational from an integer, decimal, ``1,000``, ``\\frac{a}{b}``, ``a/b``, a mixed
+    number (``2\\frac{1}{2}``, ``2 1/2``), a repeating decimal (``0.\\overline{3}``, ``0.(3)``),
+    e-notation or ``\\times 10^k``, a percent or a number with a unit; ``None`` for anything else.
+
+    >>> parse_number(r"2\\frac{1}{2}").value, parse_number("0.(3)").value, parse_number("1.5e3").value
+    (Fraction(5, 2), Fraction(1, 3), Fraction(1500, 1))
+    """
     s = s.strip()
+    if _PLAIN_SIGNED.match(s):
+        return Num(Fraction(s)) if "." not in s else Num(Fraction(s), False, False, *_precision(s))
     percent = bool(_PERCENT_TAIL.search(s))
     if percent:
         s = _PERCENT_TAIL.sub("", s)
-    value = _rational(re.sub(r"\s+", "", s))
+    value = _spaced_rational(s)
     if value is None and not percent:
         unitless = _UNIT_TAIL.sub("", s)
         if unitless != s:
-            value = _rational(re.sub(r"\s+", "", unitless))
+            value = _spaced_rational(unitless)
     if value is None:
         return None
-    return Num(value[0], value[1], percent)
+    places, digits = (0, 0) if value[1] else _precision(s)
+    return Num(value[0], value[1], percent, places, digits)
+
+
+def _precision(s: str) -> tuple[int, int]:
+    """(decimal places, significant digits) of a decimal literal such as ``0.0250`` or ``1.5e-3``."""
+    m = _MANTISSA.search(s)
+    if m is None or "/" in s or "frac" in s:
+        return 0, 0
+    whole, frac = m.group(1).replace(",", "").lstrip("0"), m.group(2)
+    digits = len((whole + frac).lstrip("0")) if whole else len(frac.lstrip("0"))
+    exp = _EXPONENT.search(s, m.end())
+    return len(frac) - (int(exp.group(1) or exp.group(2)) if exp else 0), digits
+
+
+def _spaced_rational(s: str) -> tuple[Fraction, bool] | None:
+    """``_rational`` of a string that may still hold spaces: a space may only group thousands
+    (``1 000``) or separate a mixed number's whole part (``2 1/2``); ``2 3`` is not a number."""
+    s = s.strip()
+    mixed = _MIXED.match(s)
+    if mixed:
+        sign, whole = mixed.group(1), int(mixed.group(2))
+        num = int(mixed.group(3) or mixed.group(5) or mixed.group(7))
+        den = int(mixed.group(4) or mixed.group(6) or mixed.group(8))
+        if den == 0 or num >= den:
+            return None  # 11 7/6 or 4 0/0: not a mixed number, and no other reading is safe
+        value = whole + Fraction(num, den)
+        return (-value if sign == "-" else value), True
+    s = _THOUSAND_GAP.sub("", s)
+    if _DIGIT_GAP.search(s):
+        return None
+    return _rational(_WS.sub("", s))
 
 
 def pred_choice(raw: str) -> str | None:
@@ -166,16 +301,20 @@ def _spaced(raw: str) -> str:
     s = raw.strip().rstrip(".").strip().strip("$").strip()
     if s.startswith("\\(") and s.endswith("\\)") or s.startswith("\\[") and s.endswith("\\]"):
         s = s[2:-2]
-    s = _NULL_DELIMS.sub("", s)
-    s = _SIZING.sub("", s)
-    s = _SPACING.sub(" ", s)
-    s = _FRAC_VARIANTS.sub(r"\\frac", s)
-    s = _DEGREES.sub("", s)
-    for _ in range(2):
-        s = _TEXT_WRAP.sub(r"\1", s)
-    s = s.replace("{,}", ",").replace("\\%", "%").replace("\\{", "{").replace("\\}", "}")
-    s = s.replace("\\$", "").strip().rstrip(".").strip()
-    lhs = _LHS.match(s) if s.count("=") <= 1 else None
+    if "\\" in s or "~" in s:  # most answers are plain: skip the LaTeX clean-up
+        s = _NULL_DELIMS.sub("", s)
+        s = _SIZING.sub("", s)
+        s = _SPACING.sub(" ", s)
+        s = _FRAC_VARIANTS.sub(r"\\frac", s)
+        if not _HEDGE_WORD.search(s):
+            s = _UNIT_DECOR.sub("", s)  # "5 \\text{ apples}" -> "5"
+        for _ in range(2):
+            s = _TEXT_WRAP.sub(r"\1", s)
+        s = s.replace("\\%", "%").replace("\\{", "{").replace("\\}", "}").replace("\\$", "")
+    if "^" in s or "°" in s or "\\" in s:
+        s = _DEGREES.sub("", s)
+    s = s.replace("{,}", ",").strip().rstrip(".").strip()
+    lhs = _LHS.match(s) if "=" in s and s.count("=") <= 1 or "\\in" in s else None
     if lhs and not re.search(r"[a-zA-Z]", re.sub(r"\\[a-zA-Z]+", "", s[lhs.end():])):
         s = s[lhs.end():]  # "x = 3" -> "3", but "y = 2x+3" stays an equation for math-verify
     return s
@@ -193,6 +332,9 @@ def _rational(s: str) -> tuple[Fraction, bool] | None:
         s = s.replace(",", "")
     if _PLAIN_NUM.match(s):
         return sign * Fraction(s), "." not in s
+    special = _repeating(s) or _scientific(s)
+    if special is not None:
+        return sign * special[0], special[1]
     frac = _FRAC.match(s) or _SLASH.match(s)
     if not frac:
         return None
@@ -201,6 +343,28 @@ def _rational(s: str) -> tuple[Fraction, bool] | None:
     if num is None or den is None or den[0] == 0:
         return None
     return sign * num[0] / den[0], num[1] and den[1]
+
+
+def _repeating(s: str) -> tuple[Fraction, bool] | None:
+    """``0.1\\overline{6}``, ``0.1(6)``, ``0.\\dot{3}`` = 1/6, 1/6, 1/3, exactly."""
+    m = _REPEATING.match(s)
+    if not m:
+        return None
+    whole, fixed, rep = m.group(1) or "0", m.group(2), m.group(3) or m.group(4) or m.group(5)
+    scale = 10 ** len(fixed)
+    value = int(whole) + Fraction(int(fixed or "0"), scale) + Fraction(int(rep), scale * (10 ** len(rep) - 1))
+    return value, True
+
+
+def _scientific(s: str) -> tuple[Fraction, bool] | None:
+    """``1.5e3``, ``1.5E-3``, ``1.5\\times10^{3}``, ``3\\cdot 10^{-2}``, ``10^{5}`` (exponent within ±400)."""
+    m = _SCIENTIFIC.match(s)
+    if not m:
+        return None
+    mantissa, exp = m.group(1) or m.group(3) or "1", m.group(2) or m.group(4) or m.group(5)
+    if abs(int(exp)) > 400:
+        return None
+    return Fraction(mantissa) * Fraction(10) ** int(exp), "." not in mantissa
 
 
 def _parse_seq(norm: str) -> Seq | None:
@@ -254,4 +418,5 @@ def infinity_key(item: str) -> str | None:
     return "-oo" if item.startswith("-") else "oo"
 
 
-__all__ = ["MAX_ANSWER_CHARS", "Choice", "Num", "Seq", "Text", "classify", "gold_answer", "normalize"]
+__all__ = ["MAX_ANSWER_CHARS", "Choice", "Num", "Seq", "Text", "Union", "as_interval", "classify", "gold_answer",
+           "normalize"]

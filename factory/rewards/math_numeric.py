@@ -10,9 +10,11 @@ cannot hang: a huge power overflows and is rejected.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
+from fractions import Fraction
 
 _TOKEN = re.compile(r"\s*(\d+\.\d*|\.\d+|\d+|\\[a-zA-Z]+|[a-zA-Z]|[-+*/^(){}\[\]])")
 _GREEK = frozenset(r"\alpha \beta \gamma \theta \lambda \mu \phi \varphi \sigma \omega \rho \tau".split())
@@ -30,6 +32,11 @@ _KNOWN = _COMMANDS | _GREEK | frozenset(_FUNCS)
 _ARG_START = ("{", "\\frac", "\\sqrt", "\\pi")
 _IMPLICIT = ("(",) + _ARG_START + tuple(_FUNCS)
 _MAX_DEPTH = 40
+MAX_BITS = 4096
+"""Exact rational arithmetic stops (``None``) once a numerator or denominator outgrows this."""
+MIN_MAGNITUDE = 1e-9
+"""Nonzero float values (even intermediate ones) smaller than this are not judged by floats either:
+``(1+10^{-9})^2`` and ``1+2\\cdot10^{-9}`` are the same double."""
 MAX_MAGNITUDE = 1e9
 """Larger values (even intermediate ones) are not judged by floats: 2^64 and 2^64 - 1 are the same
 double, and cancellation against big terms loses the small ones. Such answers go to SymPy."""
@@ -44,6 +51,7 @@ class SimpleExpr:
     variables: frozenset[str]
 
 
+@functools.lru_cache(maxsize=1 << 15)
 def compile_latex(s: str) -> SimpleExpr | None:
     """Tokenize ``s`` if it is a simple expression, else ``None``.
 
@@ -82,6 +90,29 @@ def evaluate(expr: SimpleExpr, env: dict[str, float], check_only: bool = False) 
     return value
 
 
+@functools.lru_cache(maxsize=1 << 15)
+def exact_value(expr: SimpleExpr) -> tuple[Fraction, bool] | None:
+    """(value, exact) of a constant built from numbers with ``+ - * / ^`` (integer powers), ``\\frac``
+    and brackets, in exact rational arithmetic; ``exact`` is False when a decimal literal is part
+    of it. ``None`` for anything irrational, with variables, or too large (over ``MAX_BITS``).
+
+    >>> exact_value(compile_latex("10^{20}+1"))[0] - exact_value(compile_latex("10^{20}"))[0]
+    Fraction(1, 1)
+    >>> exact_value(compile_latex(r"\\sqrt{2}")) is None
+    True
+    """
+    if expr.variables:
+        return None
+    parser = _Parser(list(expr.tokens), {}, False, exact=True)
+    try:
+        value = parser.expr(0)
+    except (ValueError, OverflowError, ZeroDivisionError, IndexError, KeyError, TypeError):
+        return None
+    if parser.pos != len(parser.tokens) or not isinstance(value, Fraction):
+        return None
+    return value, not any("." in t for t in expr.tokens)
+
+
 def latex_value(s: str) -> float | None:
     """The value of a constant simple expression, or ``None``.
 
@@ -105,8 +136,9 @@ def sample_points(variables: frozenset[str], n: int = 3) -> list[dict[str, float
 class _Parser:
     """expr := term (('+'|'-') term)*; term := unary ((op | implicit) unary)*; unary := [-+] unary | power."""
 
-    def __init__(self, tokens: list[str], env: dict[str, float], check_only: bool) -> None:
-        self.tokens, self.pos, self.env, self.check_only = tokens, 0, env, check_only
+    def __init__(self, tokens: list[str], env: dict[str, float], check_only: bool, exact: bool = False) -> None:
+        self.tokens, self.pos, self.env, self.check_only, self.exact = tokens, 0, env, check_only, exact
+        self.bound = _bound_exact if exact else (_unbounded if check_only else _bound)
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -123,7 +155,7 @@ class _Parser:
             raise ValueError("too deep")
         value = self.term(depth)
         while self.peek() in ("+", "-"):
-            value = _bound(value + self.term(depth) if self.take() == "+" else value - self.term(depth))
+            value = self.bound(value + self.term(depth) if self.take() == "+" else value - self.term(depth))
         return value
 
     def term(self, depth: int) -> float:
@@ -132,12 +164,12 @@ class _Parser:
             tok = self.peek()
             if tok in ("*", "\\cdot", "\\times"):
                 self.take()
-                value = _bound(value * self.unary(depth))
+                value = self.bound(value * self.unary(depth))
             elif tok in ("/", "\\div"):
                 self.take()
-                value = _bound(value / self.unary(depth))
+                value = self.bound(value / self.unary(depth))
             elif tok is not None and (tok[0].isalnum() or tok[0] == "." or tok in _IMPLICIT or tok in _GREEK):
-                value = _bound(value * self.power(depth))
+                value = self.bound(value * self.power(depth))
             else:
                 return value
 
@@ -153,7 +185,11 @@ class _Parser:
             exponent = self.group(depth + 1)
             if abs(exponent) > 1e4 or (base < 0 and exponent != int(exponent)):
                 raise ValueError("exponent out of range")
-            return _bound(float(base**exponent))
+            if self.exact:
+                if exponent.denominator != 1 or abs(exponent) * max(_bits(base), 1) > 2 * MAX_BITS:
+                    raise ValueError("not an exact integer power")
+                return self.bound(base ** int(exponent))
+            return self.bound(float(base**exponent))
         return base
 
     def group(self, depth: int) -> float:
@@ -171,7 +207,9 @@ class _Parser:
     def atom(self, depth: int) -> float:
         tok = self.take()
         if tok[0].isdigit() or tok[0] == ".":
-            return _bound(float(tok))
+            return self.bound(Fraction(tok) if self.exact else float(tok))
+        if self.exact and tok not in ("(", "{", "[", "\\frac"):
+            raise ValueError("not a rational constant")
         if tok == "e":
             return math.e
         if tok.isalpha() or tok in _GREEK:
@@ -188,15 +226,17 @@ class _Parser:
             nxt = self.peek() or ""
             if len(nxt) == 2 and nxt.isdigit():  # \frac12 = 1/2 (math-verify agrees; \frac123 is ambiguous)
                 self.take()
-                num, den = float(nxt[0]), float(nxt[1])
+                num, den = (Fraction if self.exact else float)(nxt[0]), (Fraction if self.exact else float)(nxt[1])
             else:
                 num, den = self.group(depth + 1), self.group(depth + 1)
-            return _bound(num / den) if not self.check_only else 1.0
+            return self.bound(num / den) if not self.check_only else 1.0
         if tok == "\\sqrt":
             return self.root(depth)
         raise ValueError(f"unsupported {tok}")
 
     def function(self, name: str, depth: int) -> float:
+        if self.exact:
+            raise ValueError("not a rational constant")
         """``\\sin x``, ``\\sin(2x)``, ``\\sin^2 x`` (a power), ``\\sin 2x\\cos x`` = sin(2x)cos(x)."""
         exponent = None
         if self.peek() == "^":
@@ -211,7 +251,7 @@ class _Parser:
             while (tok := self.peek()) is not None and (tok[0].isalnum() or tok in _ARG_START + _GREEK_T):
                 arg *= self.power(depth + 1)
         value = 1.0 if self.check_only else float(_FUNCS[name](arg))
-        return _bound(value if exponent is None else float(value**exponent))
+        return self.bound(value if exponent is None else float(value**exponent))
 
     def root(self, depth: int) -> float:
         index = 2.0
@@ -224,10 +264,26 @@ class _Parser:
             return 1.0
         if radicand < 0 or index <= 0:
             raise ValueError("not a real root")
-        return _bound(float(radicand ** (1.0 / index)))
+        return self.bound(float(radicand ** (1.0 / index)))
 
 
 def _bound(value: float) -> float:
     if not abs(value) <= MAX_MAGNITUDE:  # also rejects NaN
         raise ValueError("value too large for float comparison")
+    if value and abs(value) < MIN_MAGNITUDE:
+        raise ValueError("value too small for float comparison")
+    return value
+
+
+def _unbounded(value: float) -> float:
+    return value  # a syntax check only: magnitudes are judged when values are computed
+
+
+def _bits(value: Fraction) -> int:
+    return max(value.numerator.bit_length(), value.denominator.bit_length())
+
+
+def _bound_exact(value: Fraction) -> Fraction:
+    if not isinstance(value, Fraction) or _bits(value) > MAX_BITS:
+        raise ValueError("not a small exact rational")
     return value

@@ -73,7 +73,23 @@ class MathVerifyJudge:
         if exact is not None:
             return CORRECT if exact else WRONG
         seconds = max(1, math.floor(timeout_s / 3))
-        return CORRECT if self._verify(gold_parsed, pred_parsed, timeout_seconds=seconds) else WRONG
+        if not self._verify(gold_parsed, pred_parsed, timeout_seconds=seconds):
+            return WRONG
+        if "." not in gold + pred and _constants_differ(gold_parsed[0], pred_parsed[0]):
+            return WRONG  # math-verify compares numbers rounded: 355/113 "equals" pi
+        return CORRECT
+
+
+def _constants_differ(a: Any, b: Any) -> bool:
+    """True when two exact constant expressions differ at 60 significant digits."""
+    try:
+        if a.free_symbols or b.free_symbols:
+            return False
+        diff = (a - b).evalf(60)
+        scale = max(abs(a.evalf(60)), abs(b.evalf(60)), 1)
+        return bool(diff.is_number and abs(diff) > scale * 1e-45)
+    except Exception:  # noqa: BLE001 - sets, relations, matrices: keep math-verify's verdict
+        return False
 
 
 def _exact_rationals(gold: str, pred: str, a: Any, b: Any) -> bool | None:

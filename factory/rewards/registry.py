@@ -14,15 +14,18 @@ from factory.rewards.base import Verdict, broadcast
 from factory.rewards.code_reward import CODE_GRADER_VERSION, get_code_accuracy_reward, verify_code_batch
 from factory.rewards.format_reward import FORMAT_GRADER_VERSION, get_format_reward, get_tag_count_reward
 from factory.rewards.language import LANGUAGE_GRADER_VERSION, get_language_consistency_reward
-from factory.rewards.math_reward import MATH_GRADER_VERSION, get_math_accuracy_reward, verify_math_batch
+from factory.rewards.math_fast import DECIMAL_DIGITS
+from factory.rewards.math_reward import MATH_GRADER_VERSION, get_math_accuracy_reward, grader_version, verify_math_batch
 from factory.rewards.reasoning_gym_reward import REASONING_GYM_GRADER_VERSION, get_reasoning_gym_reward
 
 RewardFn = Callable[..., list]
+READABILITY_GRADER_VERSION = "1.0.0"
 
 
 def verify_accuracy_batch(completions: Sequence[Any], *, answer: Any = None, tests: Any = None,
                           math_workers: int | None = None, timeout_s: float = 5.0,
-                          sandbox: Any = None, code_workers: int | None = None) -> list[Verdict | None]:
+                          sandbox: Any = None, code_workers: int | None = None,
+                          math_decimal_digits: int = DECIMAL_DIGITS) -> list[Verdict | None]:
     """Per-row dispatch: math when ``answer`` is set, code when ``tests`` is set, else None."""
     n = len(completions)
     answers, testss = broadcast(answer, n, "answer"), broadcast(tests, n, "tests")
@@ -31,7 +34,8 @@ def verify_accuracy_batch(completions: Sequence[Any], *, answer: Any = None, tes
     code_rows = [i for i in range(n) if answers[i] is None and testss[i] is not None]
     if math_rows:
         verdicts = verify_math_batch([completions[i] for i in math_rows], [answers[i] for i in math_rows],
-                                     workers=math_workers, timeout_s=timeout_s)
+                                     workers=math_workers, timeout_s=timeout_s,
+                                     decimal_digits=math_decimal_digits)
         for i, v in zip(math_rows, verdicts):
             out[i] = v
     if code_rows:
@@ -43,7 +47,7 @@ def verify_accuracy_batch(completions: Sequence[Any], *, answer: Any = None, tes
 
 
 def get_accuracy_reward(math_workers: int | None = None, timeout_s: float = 5.0, sandbox: Any = None,
-                        code_workers: int | None = None) -> RewardFn:
+                        code_workers: int | None = None, math_decimal_digits: int = DECIMAL_DIGITS) -> RewardFn:
     """Accuracy (R1's rule reward): 1.0 correct, 0.0 wrong or unverifiable, None without gold.
 
     >>> get_accuracy_reward()([r"\\boxed{4}", r"\\boxed{5}", "hi"], answer=["4", "4", None])
@@ -52,10 +56,29 @@ def get_accuracy_reward(math_workers: int | None = None, timeout_s: float = 5.0,
 
     def accuracy_reward(completions: Sequence[Any], *, answer: Any = None, tests: Any = None, **kwargs: Any):
         verdicts = verify_accuracy_batch(completions, answer=answer, tests=tests, math_workers=math_workers,
-                                         timeout_s=timeout_s, sandbox=sandbox, code_workers=code_workers)
+                                         timeout_s=timeout_s, sandbox=sandbox, code_workers=code_workers,
+                                         math_decimal_digits=math_decimal_digits)
         return [None if v is None else float(v is Verdict.CORRECT) for v in verdicts]
 
     return accuracy_reward
+
+
+def get_readability_reward(config: Any = None) -> RewardFn:
+    """Readability (R1's SFT filters: repetition, missing summary, code in the CoT, …) as a reward.
+
+    >>> get_readability_reward()(["<think>Add 2 and 2.</think> It is **4**.", "<think>x</think>"], language="en")
+    [1.0, 0.0]
+    """
+    from factory.rewards.readability import ReadabilityConfig, readability_reasons
+
+    cfg = config or ReadabilityConfig(min_language_consistency=None)
+
+    def readability_reward(completions: Sequence[Any], *, language: Any = None, completion_tokens: Any = None,
+                           **kwargs: Any) -> list[float]:
+        reasons = readability_reasons(completions, cfg, languages=language, token_counts=completion_tokens)
+        return [float(r is None) for r in reasons]
+
+    return readability_reward
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,8 @@ REWARDS: dict[str, RewardDef] = {
                   "share of target-language words in the CoT (R1 §2.3.4)"),
         RewardDef("reasoning_gym", get_reasoning_gym_reward, REASONING_GYM_GRADER_VERSION,
                   "reasoning-gym's score_answer for its tasks (metadata column); only 1.0 counts as correct"),
+        RewardDef("readability", get_readability_reward, READABILITY_GRADER_VERSION,
+                  "1.0 when none of R1's readability filters fires (R1 §2.3.3), else 0.0"),
     )
 }
 
@@ -114,5 +139,7 @@ def for_trl(names: str | Sequence[str], params: dict[str, dict[str, Any]] | None
     return [get_reward(n, **params.get(n, {})) for n in parse_names(names)]
 
 
-def grader_versions(names: str | Sequence[str]) -> dict[str, str]:
-    return {n: REWARDS[n].version for n in parse_names(names)}
+def grader_versions(names: str | Sequence[str], math_decimal_digits: int = DECIMAL_DIGITS) -> dict[str, str]:
+    """Reward -> grader version, with the math grader's tolerance (it can change verdicts)."""
+    math = grader_version(math_decimal_digits)
+    return {n: REWARDS[n].version.replace(MATH_GRADER_VERSION, math) for n in parse_names(names)}

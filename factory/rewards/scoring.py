@@ -1,26 +1,40 @@
-"""Batch scoring of rollouts: every grader's verdict and reward as columns, in bounded memory.
+"""Batch scoring of rollouts: every requested grader's verdict and reward as columns, in bounded memory.
 
 Output = every input column + ``verdict``, ``correct`` (null when unverifiable or no gold —
 never true by default), ``format_ok``, ``language_consistency``, ``language_consistent``,
-one ``reward_<name>`` per reward and ``reward`` (their weighted sum, ``None``s skipped as in
-TRL). The reward values come from the same verifiers the TRL reward functions call.
+``readability_issue``, one ``reward_<name>`` per reward and ``reward`` (their weighted sum,
+``None``s skipped as in TRL). The reward values come from the same verifiers the TRL reward
+functions call. A column whose grader was not requested is null: nothing is computed that
+nobody asked for.
+
+Speed: completions stay in Arrow buffers (``TextColumn``). Accuracy decodes only the summary
+after ``</think>``, extracts once per distinct summary and grades once per distinct (answer,
+gold) pair; format, language and readability run once per distinct completion.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pyarrow as pa
-import xxhash
+import pyarrow.compute as pc
 
-from factory.rewards.base import Verdict
+from factory.rewards.base import Verdict, completion_text
+from factory.rewards.batch_text import TextColumn
+from factory.rewards.code_reward import verify_code_batch
 from factory.rewards.format_reward import FORMAT_GRADER_VERSION, format_ok, tag_count_reward
 from factory.rewards.language import is_language_consistent, language_consistency
+from factory.rewards.math_extract import answer_in_region
+from factory.rewards.math_reward import default_grader
 from factory.rewards.readability import READABILITY_VERSION, ReadabilityConfig, readability_reasons
-from factory.rewards.registry import grader_versions, parse_names, verify_accuracy_batch
+from factory.rewards.registry import grader_versions, parse_names
+
+_ACCURACY = ("accuracy", "math", "code")
 
 
 @dataclass(frozen=True)
@@ -35,21 +49,25 @@ class ScoreConfig:
     language_threshold: float = field(default=0.95, metadata={"help": "language_consistent = share >= this"})
     math_timeout_s: float = field(default=5.0, metadata={"help": "time limit per undecided math item"})
     math_workers: int | None = field(default=None, metadata={"help": "math-verify processes (default: CPUs)"})
+    math_decimal_digits: int = field(default=4, metadata={
+        "help": "significant digits a decimal needs to stand for the exact value it rounds (0.3333 = 1/3)"})
     code_workers: int | None = field(default=None, metadata={"help": "concurrent sandboxes (default: CPUs)"})
     unsafe_unsandboxed_code: bool = field(default=False, metadata={
         "help": "DANGER: where no sandbox mechanism works, run model-written code unconfined instead of "
                 "marking code rows unverifiable (recorded in the manifest and card)"})
     readability: ReadabilityConfig | None = field(
         default_factory=lambda: ReadabilityConfig(min_language_consistency=None),
-        metadata={"help": "readability checks -> readability_issue column (language is scored separately)"})
+        metadata={"help": "checks of the 'readability' reward -> readability_issue (language is scored separately)"})
     batch_rows: int = field(default=20_000, metadata={"help": "rows graded per call (bigger = more cache hits)"})
     graders: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: grader versions"})
     rules: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: format/readability rule versions"})
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "rewards", tuple(parse_names(self.rewards)))
-        object.__setattr__(self, "graders", grader_versions(self.rewards))
-        # format_ok and readability_issue are columns of every scored snapshot: their rules enter its id too
+        if self.math_decimal_digits < 1:
+            raise ValueError(f"math_decimal_digits={self.math_decimal_digits} must be >= 1")
+        object.__setattr__(self, "graders", grader_versions(self.rewards, self.math_decimal_digits))
+        # format_ok and readability_issue rules enter the id (null columns when not requested)
         object.__setattr__(self, "rules", {"format_ok": FORMAT_GRADER_VERSION, "readability": READABILITY_VERSION})
         if self.format_template not in ("auto", "r1_zero", "readable"):
             raise ValueError(f"format_template={self.format_template!r}: choose auto, r1_zero or readable")
@@ -64,74 +82,204 @@ def _sandbox(cfg: ScoreConfig) -> Any:
     return SandboxConfig(unsafe_unsandboxed_code=True) if cfg.unsafe_unsandboxed_code else None
 
 
+class _Rows:
+    """One batch's completions, with each distinct completion decoded at most once."""
+
+    def __init__(self, batch: pa.RecordBatch) -> None:
+        col = batch.column("completion")
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            self.col: TextColumn | None = TextColumn(col)
+            self.hashes = self.col.hashes()
+            self._texts: list[str] | None = None
+        else:  # conversational completions (message lists): plain Python, rare in stored rollouts
+            import xxhash
+
+            self.col, self._texts = None, [completion_text(c) for c in col.to_pylist()]
+            self.hashes = np.array([xxhash.xxh3_64_intdigest(t.encode()) for t in self._texts], np.uint64)
+        self.n = batch.num_rows
+        _, first, inverse = np.unique(self.hashes, return_index=True, return_inverse=True)
+        self.first, self.inverse = first, inverse.reshape(-1)
+
+    def text(self, i: int) -> str:
+        return self._texts[i] if self._texts is not None else self.col.text(i)  # type: ignore[union-attr]
+
+    def per_distinct(self, fn: Callable[[list[str]], Any], dtype: Any = object) -> np.ndarray:
+        """``fn`` over each distinct completion once, broadcast back to every row."""
+        values = fn([self.text(int(i)) for i in self.first])
+        return np.asarray(values, dtype=dtype)[self.inverse] if len(values) else np.asarray(values, dtype=dtype)
+
+    def answers(self) -> list[str | None]:
+        """The extracted final answer of every row, extracted once per distinct summary."""
+        memo: dict[tuple[str | None, bool], str | None] = {}
+        out: list[str | None] = []
+        regions = self.col.regions() if self.col is not None else (_region(t) for t in self._texts or [])
+        for key in regions:
+            answer = memo.get(key, _MISSING)
+            if answer is _MISSING:
+                answer = memo[key] = None if key[0] is None else answer_in_region(*key)
+            out.append(answer)  # type: ignore[arg-type]
+        return out
+
+
+_MISSING = object()
+
+
+def _region(text: str) -> tuple[str | None, bool]:
+    from factory.rewards.math_extract import answer_region
+
+    return answer_region(text)
+
+
 def _column(batch: pa.RecordBatch, name: str) -> list[Any] | None:
     return batch.column(name).to_pylist() if name in batch.schema.names else None
 
 
-def _format_ok(texts: list[str], template: str, prompt_templates: list[str | None] | None = None) -> np.ndarray:
-    return np.array(format_ok(texts, template, prompt_templates), dtype=bool).reshape(len(texts))
+def _verdicts(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> list[Verdict | None]:
+    """Math verdicts where ``answer`` is set, code verdicts where only ``tests`` is, else None."""
+    wanted = set(_ACCURACY) & set(cfg.rewards)
+    golds = _column(batch, "answer") if wanted & {"accuracy", "math"} else None
+    tests = _column(batch, "tests") if wanted & {"accuracy", "code"} else None
+    out: list[Verdict | None] = [None] * rows.n
+    if golds is not None and any(g is not None for g in golds):
+        grader = default_grader(cfg.math_workers, cfg.math_decimal_digits)
+        out = grader.grade_answers(rows.answers(), golds, cfg.math_timeout_s)
+    if tests is not None:
+        code_rows = [i for i in range(rows.n) if tests[i] is not None and (golds is None or golds[i] is None)]
+        if code_rows:
+            verdicts = verify_code_batch([rows.text(i) for i in code_rows], [tests[i] for i in code_rows],
+                                         config=_sandbox(cfg), workers=cfg.code_workers)
+            for i, v in zip(code_rows, verdicts):
+                out[i] = v
+    return out
+
+
+def _format(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
+    """``format_ok`` per row: once per distinct completion, or per row where a prompt template decides."""
+    templates = _column(batch, "template")
+    if templates is None or cfg.format_template != "auto":
+        return rows.per_distinct(lambda t: format_ok(t, cfg.format_template), bool)
+    return np.array(format_ok([rows.text(i) for i in range(rows.n)], cfg.format_template, templates), bool)
+
+
+def _language(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
+    langs = batch.column("language")
+    if langs.null_count == len(langs):
+        return np.full(rows.n, np.nan, np.float32)
+    codes = np.asarray(pc.dictionary_encode(langs).indices.fill_null(-1), dtype=np.int64)
+    keys = rows.hashes.astype(np.uint64) ^ (codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    lang_list = langs.to_pylist()
+    share = language_consistency([rows.text(int(i)) for i in first], [lang_list[int(i)] for i in first])
+    return np.asarray(share, np.float32)[inverse.reshape(-1)]
 
 
 def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
     """Score one batch of rollouts (needs ``completion``; reads ``answer``, ``tests``, ``language``)."""
     if "completion" not in batch.schema.names:
         raise ValueError(f"scoring needs a 'completion' column; the input has {', '.join(batch.schema.names)}")
-    texts = [t or "" for t in batch.column("completion").to_pylist()]
-    n = len(texts)
+    rows, n = _Rows(batch), batch.num_rows
     cols: dict[str, pa.Array] = {}
-    rewards: dict[str, list[float | None]] = {}
-    wanted = {"accuracy", "math", "code"} & set(cfg.rewards)
-    if wanted:
-        use_math, use_code = bool(wanted & {"accuracy", "math"}), bool(wanted & {"accuracy", "code"})
-        verdicts = verify_accuracy_batch(texts, answer=_column(batch, "answer") if use_math else None,
-                                         tests=_column(batch, "tests") if use_code else None,
-                                         math_workers=cfg.math_workers, timeout_s=cfg.math_timeout_s,
-                                         code_workers=cfg.code_workers, sandbox=_sandbox(cfg))
-        values = [None if v is None else float(v is Verdict.CORRECT) for v in verdicts]
-        for name in ("accuracy", "math", "code"):
+    rewards: dict[str, np.ndarray] = {}
+    if set(_ACCURACY) & set(cfg.rewards):
+        verdicts = _verdicts(batch, rows, cfg)
+        codes = np.array([{None: -1, Verdict.CORRECT: 1, Verdict.WRONG: 0}.get(v, 2) for v in verdicts], np.int8)
+        values = np.where(codes < 0, np.nan, (codes == 1).astype(np.float64))
+        for name in _ACCURACY:
             if name in cfg.rewards:
                 rewards[name] = values
         cols["verdict"] = pa.array([None if v is None else v.value for v in verdicts], pa.string())
-        cols["correct"] = pa.array([None if v in (None, Verdict.UNVERIFIABLE) else v is Verdict.CORRECT
-                                    for v in verdicts], pa.bool_())
+        cols["correct"] = pa.array(codes == 1, mask=(codes < 0) | (codes == 2))
     if "reasoning_gym" in cfg.rewards:  # its own scorer, for the rows its source made (None elsewhere)
         from factory.rewards.reasoning_gym_reward import get_reasoning_gym_reward
 
-        rewards["reasoning_gym"] = get_reasoning_gym_reward()(texts, metadata=_column(batch, "metadata"))
-    fmt = _format_ok(texts, cfg.format_template, _column(batch, "template"))
-    cols["format_ok"] = pa.array(fmt)
+        got = get_reasoning_gym_reward()([rows.text(i) for i in range(n)], metadata=_column(batch, "metadata"))
+        rewards["reasoning_gym"] = np.array([np.nan if v is None else v for v in got], np.float64)
     if "format" in cfg.rewards:
-        rewards["format"] = fmt.astype(float).tolist()
+        fmt = _format(batch, rows, cfg)
+        cols["format_ok"] = pa.array(fmt)
+        rewards["format"] = fmt.astype(np.float64)
+    else:
+        cols["format_ok"] = pa.nulls(n, pa.bool_())
     if "tag_count" in cfg.rewards:
-        rewards["tag_count"] = tag_count_reward(texts)
-    langs = _column(batch, "language")
-    if "language" in cfg.rewards and langs is not None:  # the costliest grader: only when asked for
-        share = language_consistency(texts, langs)
+        rewards["tag_count"] = rows.per_distinct(tag_count_reward, np.float64)
+    if "language" in cfg.rewards and "language" in batch.schema.names:
+        share = _language(batch, rows, cfg)
         cols["language_consistency"] = pa.array(share, pa.float32(), mask=np.isnan(share))
         cols["language_consistent"] = pa.array(is_language_consistent(share, cfg.language_threshold))
-        rewards["language"] = [None if np.isnan(s) else float(s) for s in share]
+        rewards["language"] = share.astype(np.float64)
     else:
         cols["language_consistency"] = pa.nulls(n, pa.float32())
         cols["language_consistent"] = pa.nulls(n, pa.bool_())
+    if "readability" in cfg.rewards:
+        issues = _readability(batch, rows, cfg)
+        cols["readability_issue"] = pa.array(issues.tolist(), pa.string())
+        rewards["readability"] = np.array([i is None for i in issues], np.float64)
+    else:
+        cols["readability_issue"] = pa.nulls(n, pa.string())
     total = np.zeros(n, np.float64)
-    for name, values in rewards.items():
-        arr = np.array([np.nan if v is None else v for v in values], np.float64)
-        cols[f"reward_{name}"] = pa.array(arr.astype(np.float32), mask=np.isnan(arr))
-        total += np.nan_to_num(arr) * cfg.weights.get(name, 1.0)
+    for name in cfg.rewards:
+        if name in rewards:
+            arr = rewards[name]
+            cols[f"reward_{name}"] = pa.array(arr.astype(np.float32), mask=np.isnan(arr))
+            total += np.nan_to_num(arr) * cfg.weights.get(name, 1.0)
     cols["reward"] = pa.array(total.astype(np.float32))
-    if cfg.readability is not None:
-        tokens = _column(batch, "completion_tokens") if cfg.readability.max_tokens is not None else None
-        cols["readability_issue"] = pa.array(readability_reasons(texts, cfg.readability, token_counts=tokens), pa.string())
-    cols["completion_hash"] = pa.array([xxhash.xxh3_64_intdigest(t.encode()) for t in texts], pa.uint64())
+    cols["completion_hash"] = pa.array(rows.hashes, pa.uint64())
     cols["graders"] = pa.array([json.dumps(cfg.graders, sort_keys=True)] * n, pa.string())
     out_names = [c for c in batch.schema.names if c not in cols]
     arrays = [batch.column(c) for c in out_names] + list(cols.values())
     return pa.RecordBatch.from_arrays(arrays, names=out_names + list(cols))
 
 
+def _readability(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
+    config = cfg.readability or ReadabilityConfig(min_language_consistency=None)
+    if config.max_tokens is not None or config.min_language_consistency is not None:  # per-row inputs
+        tokens = _column(batch, "completion_tokens") if config.max_tokens is not None else None
+        langs = _column(batch, "language") if config.min_language_consistency is not None else None
+        texts = [rows.text(i) for i in range(rows.n)]
+        return np.asarray(readability_reasons(texts, config, languages=langs, token_counts=tokens), object)
+    return rows.per_distinct(lambda t: readability_reasons(t, config), object)
+
+
 def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterator[pa.RecordBatch]:
-    """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score."""
+    """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score.
+
+    Scoring runs one batch ahead in a thread: the consumer's Parquet compression and the
+    reader's decompression release the GIL, so on two cores I/O overlaps grading.
+    """
     from factory.sources.base import rebatch
 
-    for batch in rebatch(batches, cfg.batch_rows):
-        yield score_batch(batch, cfg)
+    out: queue.Queue = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for batch in rebatch(batches, cfg.batch_rows):
+                if stop.is_set():
+                    return
+                out.put(score_batch(batch, cfg))
+            out.put(_DONE)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            out.put(_Failed(e))
+
+    worker = threading.Thread(target=produce, name="score-batches", daemon=True)
+    worker.start()
+    try:
+        while (item := out.get()) is not _DONE:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+_DONE = object()
+
+
+@dataclass
+class _Failed:
+    error: BaseException

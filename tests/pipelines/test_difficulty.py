@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from typer.testing import CliRunner
 
 from factory.api.build import run_build
 from factory.cli.app import app
-from factory.rewards.registry import REWARDS
 from tests.support.builder_contract import FLAWS, build_with_parents
 
 MEASURE = {"generate": {"samples_per_prompt": 4, "backend_options": FLAWS}}
@@ -25,7 +26,9 @@ def test_difficulty_table_answers_the_solve_rate_question(store):
     df = snap.scan().collect()
     assert (df["k"] == 4).all() and df["pass_rate"].to_list() == (df["n_correct"] / 4).to_list()
     assert df["policy_model"].unique().to_list() == ["scripted-teacher"] and df["prompt_hash"].null_count() == 0
-    assert df["graders"].unique().to_list() == [f'{{"accuracy": "{REWARDS["accuracy"].version}"}}']
+    from factory.rewards.registry import grader_versions
+
+    assert df["graders"].unique().to_list() == [json.dumps(grader_versions(["accuracy"]))]
     assert set(df["n_correct"]) != {4}, "FLAWS make some samples wrong"
     _, rows, _ = query_rows(store, "select policy_model, domain, difficulty, count_if(n_correct = 0) as none, "
                                    "count_if(n_correct > 0 and n_correct < k) as some, count_if(n_correct = k) as all_ "

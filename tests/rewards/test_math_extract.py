@@ -18,15 +18,16 @@ C, W, U = Verdict.CORRECT, Verdict.WRONG, Verdict.UNVERIFIABLE
     "text, expected",
     [
         (r"so \boxed{\frac{1}{2}}.", r"\frac{1}{2}"),
-        (r"\boxed{1} then \boxed{2}", "2"),
+        (r"\boxed{1} then \boxed{2}", r"1 \text{ or } 2"),  # a hedge: the grader splits it
+        (r"\boxed{2} so \boxed{2}", "2"),
         (r"\fbox{7}", "7"),
         (r"\boxed{\{1,2\}}", r"\{1,2\}"),
         (r"\boxed{a_{b_{c}}}", "a_{b_{c}}"),
-        (r"\boxed{3} and a broken \boxed{4", "3"),
+        (r"\boxed{3} and a broken \boxed{4", None),  # never falls back to an earlier box
         (r"$\boxed 5$", "5"),
         (r"<think>\boxed{1}</think>The sum is \boxed{2}", "2"),
         (r"<think>\boxed{1}</think>", None),
-        (r"<think>unfinished \boxed{1}", "1"),
+        (r"<think>unfinished \boxed{1}", None),  # the reasoning never ended: no committed answer
         ("<answer>\n$\\frac{3}{4}$\n</answer>", r"\frac{3}{4}"),
         (r"<answer>so \boxed{9}</answer>", "9"),
         ("The final answer is $28 \\%$. I hope it is correct.", r"28 \%"),
@@ -87,7 +88,7 @@ def test_normalize_strips_presentation() -> None:
     "pred, gold, expected",
     [
         ("0.5", r"\frac12", C),
-        ("0.50001", r"\frac12", None),  # close decimals: math-verify's rounding decides
+        ("0.50001", r"\frac12", W),  # 5 significant digits, and not 1/2 rounded
         ("0.6", r"\frac12", W),
         ("7", "8", W),
         ("(1,2,3)", "(1,2)", W),
@@ -109,11 +110,12 @@ def test_normalize_strips_presentation() -> None:
         (r"\log(100)", "2", C),  # \log is base 10 in latex2sympy
         (r"\sin^{-1} x", r"\arcsin x", None),  # inverse notation: math-verify decides
         ("y = 5x + 3", "y=3x+5", W),
-        ("18446744073709551616", "2^{64}-1", None),  # same double: SymPy's exact integers decide
-        (r"10^{20}+1-10^{20}", "1", None),  # cancellation: floats would say 0
+        ("18446744073709551616", "2^{64}-1", W),  # same double, different exact integers
+        (r"10^{20}+1-10^{20}", "1", C),  # exact rational arithmetic, no cancellation
         ("y = 3x + 5", "y=5+3x", C),
-        ("3x - y + 5 = 0", "y=3x+5", None),  # rearranged equation: math-verify decides
-        (r"\frac{1}{2^{98}}", r"\frac{1}{2^{99}}", None),  # too small for floats: exact rationals decide
+        ("3x - y + 5 = 0", "y=3x+5", C),  # rearranged equation: lhs - rhs proportional
+        ("x - y + 5 = 0", "y=3x+5", None),  # not proportional: math-verify decides
+        (r"\frac{1}{2^{98}}", r"\frac{1}{2^{99}}", W),  # exact rationals
         (None, "5", W),
         (None, r"2\sqrt{3}", None),  # the gold must still be checked by math-verify
         ("5", "", U),

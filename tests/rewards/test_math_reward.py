@@ -74,12 +74,12 @@ def test_identical_pairs_reach_math_verify_once_and_are_cached() -> None:
     grader = MathGrader(workers=1)
     spy = SpyPool()
     grader._pool = spy
-    gold = "y = 3x + 5"
-    completions = [rf"<think>try {i}</think> \boxed{{3x - y + 5 = 0}}" for i in range(16)]
-    completions.append(r"\boxed{x=(y-5)/3}")
+    gold = r"\arcsin x"
+    completions = [rf"<think>try {i}</think> \boxed{{\sin^{{-1}} x}}" for i in range(16)]
+    completions.append(r"\boxed{\sin^{-1}(x)}")
     verdicts = grader.grade(completions, gold)
     assert verdicts == [Verdict.CORRECT] * 17
-    assert spy.calls == [[("3x - y + 5 = 0", gold), ("x=(y-5)/3", gold)]]
+    assert spy.calls == [[(r"\sin^{-1} x", gold), (r"\sin^{-1}(x)", gold)]]
     grader.grade(completions[:3], gold)
     assert len(spy.calls) == 1  # served from the cache
 
