@@ -32,11 +32,11 @@ class Config:
     n_docs: int = field(default=20_000, metadata={"help": "documents"})
     seed: int = 0
     # --- what the documents are
-    kinds: dict[str, float] = field(default_factory=lambda: {"qa": 0.75, "equations": 0.15, "general": 0.10})
+    kinds: dict[str, float] = field(default_factory=lambda: {"qa": 0.9, "equations": 0.05, "general": 0.05})
     styles: dict[str, float] = field(default_factory=lambda: {"prose": 0.6, "direct": 0.27, "tagged": 0.06,
                                                               "readable": 0.07},
                                      metadata={"help": "answer formats of worked solutions (no one format dominates)"})
-    contexts: dict[str, float] = field(default_factory=lambda: {"bare": 0.35, "chat": 0.3, "r1_zero_chat": 0.25,
+    contexts: dict[str, float] = field(default_factory=lambda: {"bare": 0.45, "chat": 0.25, "r1_zero_chat": 0.2,
                                                                 "cold_start_few_shot_tiny": 0.1},
                                        metadata={"help": "prompt template the question is rendered with"})
     follow_shots: float = field(default=0.5, metadata={"help": "share of few-shot documents answered like the shots"})

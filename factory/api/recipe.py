@@ -43,7 +43,7 @@ class Preset:
     reward_model: tuple[int, int, int] = (32, 2, 1)
     vocab: int = 2048
     # --- training (pretraining: 16 blocks of 256 tokens per step)
-    pretrain_steps: int = 200
+    pretrain_steps: int = 300
     student_steps: int = 150
     pretrain_lr: float = 3e-3
     sft_lr: float = 1e-3

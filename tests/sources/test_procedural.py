@@ -221,6 +221,6 @@ def test_add_sub_golds_and_off_by_default():
     table = ProceduralSource(ProceduralConfig(n=3000, seed=1, tasks="add_sub", languages="en", code_share=0)).to_table()
     exprs = [json.loads(m)["expression"] for m in table["metadata"].to_pylist()]
     assert all(eval(e) == int(a) for e, a in zip(exprs, table["answer"].to_pylist()))  # noqa: S307 - digits, + and -
-    assert max(int(n) for e in exprs for n in e.split()[::2]) == 99
+    assert max(int(n) for e in exprs for n in e.split()[::2]) == 50
     assert {e.split()[1] for e in exprs} == {"+", "-"}
     assert set(table["difficulty"].to_pylist()) == {1, 2, 3, 4, 5}
