@@ -218,5 +218,9 @@ def recipe(store: Store, preset: str = "full", *, work: str | Path | None = None
         raise FactoryError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
     ctx = RecipeContext(store, PRESETS[preset], Path(work or store.root / f"recipe-{preset}").resolve(), backend,
                         eval_backend or backend, dict(runtime or {}), log)
-    run_recipe(ctx, select(STAGES, only, until), force=force)
+    try:
+        run_recipe(ctx, select(STAGES, only, until), force=force)
+    except FactoryError:
+        write_report(ctx, STAGES)  # what ran is still reported (report.md, recipe-report)
+        raise
     return ctx, write_report(ctx, STAGES)

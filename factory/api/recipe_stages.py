@@ -203,6 +203,9 @@ STAGES: list[Stage] = [
     *MODELS[:2],
     Stage("r1-zero-prompts", ("curated",), r1_zero_prompts, "R1-Zero RL prompts"),
     MODELS[2],
+    Stage("student-rl", ("r1-zero-prompts", "student-base"),
+          lambda c: _grpo(c, "student-rl", "r1-zero-prompts", "student-base", "accuracy,format"),
+          "the student trained by RL alone (GRPO on r1-zero), to compare with distilling it", "r1_zero_chat"),
     Stage("cold-start", ("r1-zero", "curated"), cold_start, "cold start: few-shot prompting of the R1-Zero model"),
     Stage("sft-cold-start", ("cold-start", "base"), lambda c: _sft(c, "sft-cold-start", "cold-start", "base"),
           "SFT of the base on the cold start", "chat"),
@@ -224,9 +227,7 @@ STAGES: list[Stage] = [
           "all-scenario GRPO: rule rewards + reward model", "chat"),
     Stage("distill", ("sft-mix", "student-base"), distill_data, "distillation set for the student"),
     Stage("student-distill", ("distill",), student_distill, "student SFT on the distill set (no RL)", "chat"),
-    Stage("student-rl", ("r1-zero-prompts", "student-base"),
-          lambda c: _grpo(c, "student-rl", "r1-zero-prompts", "student-base", "accuracy,format"),
-          "the same student trained by RL alone (GRPO on r1-zero)", "r1_zero_chat"),
 ]
-STAGES += [Stage(f"eval-{s.name}", (s.name, "curated"), evaluate(s.name, s.eval_template),
-                 f"eval builder on {s.name}") for s in list(STAGES) if s.eval_template]
+# Each checkpoint is evaluated right after it is trained: a run that stops later still reports it.
+STAGES = [e for s in STAGES for e in [s, *([Stage(f"eval-{s.name}", (s.name, "curated"), evaluate(s.name, s.eval_template),
+                                                  f"eval builder on {s.name}")] if s.eval_template else [])]]

@@ -21,8 +21,8 @@ from factory.sql.query import query_rows
 from factory.store.lineage import lineage
 from factory.store.store import Store
 
-MODELS = ["base", "student-base", "r1-zero", "sft-cold-start", "reasoning-rl", "sft-mix-base", "all-scenario",
-          "student-distill", "student-rl"]
+MODELS = ["base", "student-base", "r1-zero", "student-rl", "sft-cold-start", "reasoning-rl", "sft-mix-base",
+          "all-scenario", "student-distill"]
 
 
 @pytest.fixture(scope="module")
