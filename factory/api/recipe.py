@@ -220,7 +220,7 @@ def recipe(store: Store, preset: str = "full", *, work: str | Path | None = None
                         eval_backend or backend, dict(runtime or {}), log)
     try:
         run_recipe(ctx, select(STAGES, only, until), force=force)
-    except FactoryError:
+    except Exception:
         write_report(ctx, STAGES)  # what ran is still reported (report.md, recipe-report)
         raise
     return ctx, write_report(ctx, STAGES)
