@@ -180,7 +180,10 @@ def run_recipe(ctx: RecipeContext, stages: list[Stage], *, force: bool = False) 
             continue
         t0 = time.perf_counter()
         ctx.log(f"{stage.name}: {stage.what}")
-        ctx.outputs[stage.name] = stage.run(ctx)
+        try:
+            ctx.outputs[stage.name] = stage.run(ctx)
+        except (ValueError, FactoryError) as e:  # one line naming the stage (e.g. a filter that kept nothing)
+            raise FactoryError(f"recipe stage {stage.name!r} failed: {e}") from e
         ctx.seconds[stage.name] = round(time.perf_counter() - t0, 1)
         ctx.log(f"{stage.name}: {ctx.outputs[stage.name]} ({ctx.seconds[stage.name]:.0f} s)")
         ctx.save()
