@@ -65,7 +65,7 @@ class Preset:
 # Runtime options per backend (not in any snapshot id): batch generation on CPU, vLLM sized for host memory.
 RUNTIME_DEFAULTS: dict[str, dict[str, Any]] = {
     "transformers": {"device": "cpu", "dtype": "float32", "batch_size": 64},
-    "vllm": {"dtype": "float32", "gpu_memory_utilization": 0.1, "max_model_len": 1024},
+    "vllm": {},  # the backend picks CPU-safe engine defaults itself when no GPU is present
 }
 
 PRESETS = {
