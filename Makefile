@@ -49,7 +49,7 @@ test-gpu: $(STAMP)
 
 # The whole R1 recipe with real tiny models (pretraining from scratch ... distillation, evals): see README.
 recipe: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/factory recipe --preset full
+	HF_HUB_OFFLINE=1 $(BIN)/factory recipe --preset full --backend vllm
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_bench.py

@@ -65,7 +65,7 @@ class Preset:
 # Runtime options per backend (not in any snapshot id): batch generation on CPU, vLLM sized for host memory.
 RUNTIME_DEFAULTS: dict[str, dict[str, Any]] = {
     "transformers": {"device": "cpu", "dtype": "float32", "batch_size": 64},
-    "vllm": {},  # the backend picks CPU-safe engine defaults itself when no GPU is present
+    "vllm": {"max_model_len": 1024},  # the models' context; vLLM picks its other CPU-safe defaults itself
 }
 
 PRESETS = {
