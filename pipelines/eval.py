@@ -52,6 +52,8 @@ class Config:
     livecodebench: LiveCodeBenchOptions = field(default_factory=LiveCodeBenchOptions)
     heldout_n: int = field(default=100, metadata={"help": f"problems in {HELDOUT}"})
     heldout_seed: int = 12345
+    heldout_options: dict = field(default_factory=dict, metadata={
+        "help": f"procedural options of {HELDOUT} (tasks, languages, code_share)"})
     k: int = field(default=16, metadata={"help": "samples per prompt (pass@1 is averaged over them)"})
     generate: GenerateConfig = field(default_factory=lambda: GenerateConfig(
         template="chat", temperature=0.6, top_p=0.95, max_tokens=32768, samples_per_prompt=16))
@@ -64,7 +66,8 @@ class Config:
 
 def problems_config(name: str, config: Config) -> dict:
     if name == HELDOUT:
-        return {"source": "procedural", "n": config.heldout_n, "seed": config.heldout_seed}
+        return {"source": "procedural", "n": config.heldout_n, "seed": config.heldout_seed,
+                "options": dict(config.heldout_options)}
     from factory.evals.benchmarks import problems_config as registry_config
 
     options = dataclasses.asdict(config.livecodebench) if name == "livecodebench" else {}

@@ -58,6 +58,8 @@ def _cell(v: Any, max_cell: int) -> str:
 
 def lineage_tree(node: LineageNode) -> Tree:
     def label(n: LineageNode) -> str:
+        if n.model is not None:
+            return f"[cyan]model[/cyan] {n.ref[len('model:'):]}  {n.model.get('trainer')} on {n.model.get('data_ref')}"
         if n.snapshot is None:
             return f"[red]{n.ref}[/red] (deleted)"
         m = n.snapshot.manifest

@@ -251,7 +251,35 @@ COLD_START_FEW_SHOT = PromptTemplate(
     texts=(("en", COLD_START_EN), ("zh", COLD_START_ZH)),
 )
 
-_REGISTRY = MappingProxyType({t.name: t for t in (R1_ZERO, CHAT, COLD_START_FEW_SHOT)})
+# The R1-Zero text as one chat user turn: what GRPO on the `r1-zero` snapshot trains on (TRL renders
+# conversational prompts with the model's chat template), so evaluating an R1-Zero checkpoint
+# with it scores the prompt the policy was trained on.
+R1_ZERO_CHAT = PromptTemplate(
+    name="r1_zero_chat",
+    version="1.0.0",
+    description="The R1-Zero template as a chat user turn (the form GRPO on the r1-zero snapshot sees).",
+    texts=(("en", TemplateText(user=R1_ZERO_TEXT)),),
+)
+
+# Few-shot long-CoT prompting (R1 §2.3.1) at the scale of `factory recipe`: a model trained from
+# scratch on arithmetic reads digits, not English essays, so the examples are worked sums with a
+# verification step, in the readable format.
+COLD_START_FEW_SHOT_TINY = PromptTemplate(
+    name="cold_start_few_shot_tiny",
+    version="1.0.0",
+    description="Few-shot long-CoT prompting with two worked sums (check step) in R1's readable format.",
+    texts=(("en", TemplateText(
+        system="Think step by step and check the result. Answer as |special_token|reasoning|special_token|summary.",
+        few_shot=(
+            ("Compute $13 + 7$.",
+             "|special_token|3+7=10,10+0=10,10+10=20,check 20-7=13|special_token|**Answer** $\\boxed{20}$"),
+            ("What is the value of $45 - 18$?",
+             "|special_token|5-8=-3,40-10=30,30-3=27,check 27+18=45|special_token|**Answer** $\\boxed{27}$"),
+        ))),),
+)
+
+_REGISTRY = MappingProxyType({t.name: t for t in (R1_ZERO, CHAT, COLD_START_FEW_SHOT, R1_ZERO_CHAT,
+                                                      COLD_START_FEW_SHOT_TINY)})
 
 
 def list_templates() -> list[str]:

@@ -22,7 +22,7 @@ import schemas
 from factory.sources.base import PROBLEMS, Source, check_batch_size, digest, rebatch
 from factory.sources.procedural_code import code_call, code_stdio
 from factory.sources.procedural_common import LANGUAGES, Generated
-from factory.sources.procedural_math import arithmetic, combinatorics, fractions, linear_equation, sequence
+from factory.sources.procedural_math import add_sub, arithmetic, combinatorics, fractions, linear_equation, sequence
 
 PROCEDURAL_VERSION = "1.0.0"
 BLOCK = 4096  # problems per random stream; part of the output definition, so changing it bumps the version
@@ -36,7 +36,9 @@ TASKS: dict[str, tuple[str, Callable[[np.random.Generator, np.ndarray], Generate
     "sequence": ("math", sequence),
     "code_stdio": ("code", code_stdio),
     "code_call": ("code", code_call),
+    "add_sub": ("math", add_sub),  # last, and off by default: the default mix (and its ids) stay as they were
 }
+DEFAULT_TASKS = tuple(t for t in TASKS if t != "add_sub")
 DOMAINS = ("math", "code")
 
 
@@ -67,7 +69,7 @@ class ProceduralConfig:
     seed: int = field(default=0, metadata={"help": "non-negative seed; problem i depends only on (seed, i)"})
     # -- mix
     tasks: tuple[tuple[str, float], ...] = field(
-        default=tuple((t, 1.0) for t in TASKS), metadata={"help": f"relative weights of task kinds: {list(TASKS)}"}
+        default=tuple((t, 1.0) for t in DEFAULT_TASKS), metadata={"help": f"relative weights of task kinds: {list(TASKS)}"}
     )
     languages: tuple[tuple[str, float], ...] = field(
         default=(("en", 0.7), ("zh", 0.3)), metadata={"help": f"prompt language mix over {list(LANGUAGES)}"}

@@ -91,6 +91,25 @@ def arithmetic(rng: np.random.Generator, lang: np.ndarray) -> Generated:
     return Generated(render(_ARITH_TEXT, lang, variant, e=latex), answer, None, meta, level)
 
 
+# -- add_sub: one addition or subtraction of two numbers (small models learn it digit by digit) --
+
+_ADD_SUB_MAX = np.array([0, 9, 12, 20, 30, 50])  # level -> largest number
+
+
+def add_sub(rng: np.random.Generator, lang: np.ndarray) -> Generated:
+    """``a + b`` or ``a - b`` with numbers up to 9, 12, 20, 30 or 50 by level: a task a model trained from
+    scratch on CPU in minutes can learn, so the whole R1 recipe runs end to end on it (``factory recipe``)."""
+    m = len(lang)
+    level = levels(rng, m)
+    nums = rng.integers(0, _ADD_SUB_MAX[level][:, None] + 1, size=(m, 2))
+    minus = rng.random(m) < 0.5
+    variant = rng.integers(0, 3, size=m)
+    expr = [f"{a} {'-' if s else '+'} {b}" for (a, b), s in zip(nums.tolist(), minus.tolist())]
+    answer = [str(a - b if s else a + b) for (a, b), s in zip(nums.tolist(), minus.tolist())]
+    meta = [f'{{"task": "add_sub", "expression": "{e}", "terms": 2}}' for e in expr]
+    return Generated(render(_ARITH_TEXT, lang, variant, e=expr), answer, None, meta, level)
+
+
 # -- fractions: sums, differences, products and quotients of fractions -------------------------
 
 _FRAC_MAX_DEN = np.array([0, 6, 10, 12, 12, 20])

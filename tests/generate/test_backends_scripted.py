@@ -185,7 +185,7 @@ def test_throughput_sanity():
     # accidental per-character loop or per-sample RNG construction, not CPU noise.
     reqs = [math_request(i, language="zh" if i % 4 == 0 else "en") for i in range(2500)]
     backend = make_backend("scripted", "teacher", wrong_rate=0.1, mixed_language_rate=0.05)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: a loaded machine (8 helpers on 2 cores) slows the wall clock, not this
     out = backend.generate(reqs, SamplingParams(n=4))
     assert sum(len(r) for r in out) == 10000
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0

@@ -14,6 +14,8 @@ PINNED = {
     "chat@1.0.0": "47a63aad9f3d92a8",
     "cold_start_few_shot@1.0.0": "f2288074c8a3167f",
     "r1_zero@1.0.0": "9a18bbdd2f872d19",
+    "r1_zero_chat@1.0.0": "269cec7f13cd1689",
+    "cold_start_few_shot_tiny@1.0.0": "b5012871f104da3e",
 }
 
 

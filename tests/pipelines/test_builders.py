@@ -75,3 +75,13 @@ class TestRolloutDifficulty(BuilderTestCase):
     BUILDER = "rollout-difficulty"
     EXPECTED_ROWS = 10  # the scored parent: one row per fixture problem
     TRAINING_DATA = False
+
+
+class TestPretrainCorpus(BuilderTestCase):
+    BUILDER = "pretrain-corpus"
+    EXPECTED_ROWS = 30
+
+
+class TestPreferencePairs(BuilderTestCase):
+    BUILDER = "preference-pairs"
+    EXPECTED_ROWS = 6

@@ -14,7 +14,14 @@ import pyarrow as pa
 import pytest
 
 import schemas
-from factory.sources.procedural import BLOCK, PROCEDURAL_VERSION, TASKS, ProceduralConfig, ProceduralSource
+from factory.sources.procedural import (
+    BLOCK,
+    DEFAULT_TASKS,
+    PROCEDURAL_VERSION,
+    TASKS,
+    ProceduralConfig,
+    ProceduralSource,
+)
 from factory.sources.procedural_math import tree_shapes
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -53,7 +60,7 @@ def test_schema_ids_and_columns(sample):
 
 def test_every_task_kind_and_both_languages_present(sample):
     tasks = Counter(json.loads(m)["task"] for m in sample["metadata"].to_pylist())
-    assert set(tasks) == set(TASKS)
+    assert set(tasks) == set(DEFAULT_TASKS)
     langs = Counter(sample["language"].to_pylist())
     assert 0.6 < langs["en"] / sample.num_rows < 0.8  # default mix 70/30
     assert 0.15 < Counter(sample["domain"].to_pylist())["code"] / sample.num_rows < 0.25
@@ -206,3 +213,14 @@ def test_tree_shapes_are_catalan():
 def test_large_generation_runs():
     rows = sum(b.num_rows for b in ProceduralSource(ProceduralConfig(n=200_000, seed=1)).batches())
     assert rows == 200_000
+
+
+def test_add_sub_golds_and_off_by_default():
+    """The recipe's task: two numbers up to 99, + or -; exact golds; not in the default mix."""
+    assert "add_sub" in TASKS and "add_sub" not in DEFAULT_TASKS
+    table = ProceduralSource(ProceduralConfig(n=3000, seed=1, tasks="add_sub", languages="en", code_share=0)).to_table()
+    exprs = [json.loads(m)["expression"] for m in table["metadata"].to_pylist()]
+    assert all(eval(e) == int(a) for e, a in zip(exprs, table["answer"].to_pylist()))  # noqa: S307 - digits, + and -
+    assert max(int(n) for e in exprs for n in e.split()[::2]) == 50
+    assert {e.split()[1] for e in exprs} == {"+", "-"}
+    assert set(table["difficulty"].to_pylist()) == {1, 2, 3, 4, 5}

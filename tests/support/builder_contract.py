@@ -37,6 +37,8 @@ FIXTURE_CONFIGS: dict[str, dict[str, Any]] = {
     "scored": {},
     "rollout-difficulty": {},
     "trainer-rollouts": {"path": str(FIXTURES / "rollouts" / "verl_dump.jsonl"), "format": "verl"},
+    "pretrain-corpus": {"n_docs": 30, "general_n": 10},
+    "preference-pairs": {"max_pairs": 6},
 }
 
 
