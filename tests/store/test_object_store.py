@@ -219,3 +219,16 @@ def test_refused_credentials_fail_in_one_line(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+def test_any_fsspec_filesystem_works(cache):
+    """Not only S3: fsspec's in-memory filesystem goes through the same commit protocol."""
+    import uuid
+
+    url = f"memory://factory-{uuid.uuid4().hex[:8]}/store"
+    store = Store(url)
+    snap = run_build(store, "problems", {"n": 10}).snapshot
+    assert snap.path.startswith("memory://") and [s.ref for s in Store(url).list()] == [snap.ref]
+    from factory.sql import query as sqlmod
+
+    assert sqlmod.query_rows(store, "select count(*) from problems")[1] == [(10,)]
