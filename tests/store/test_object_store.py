@@ -232,3 +232,25 @@ def test_any_fsspec_filesystem_works(cache):
     from factory.sql import query as sqlmod
 
     assert sqlmod.query_rows(store, "select count(*) from problems")[1] == [(10,)]
+
+
+def test_a_lease_blocks_while_live_and_is_replaced_once_expired(cache):
+    import json as _json
+    import uuid
+
+    from factory.store.fsio import filesystem
+    from factory.store.object_store import lease
+
+    fs, root = filesystem(f"memory://lease-{uuid.uuid4().hex[:8]}")
+    path = f"{root}/.locks/build-x@1.lock"
+    with lease(fs, path) as held:
+        assert held
+        with lease(fs, path, blocking=False) as second:
+            assert second is False  # one writer per snapshot
+    assert not fs.exists(path)  # released
+    # a holder on another machine that stopped renewing: its lease runs out, then it is replaced
+    fs.pipe_file(path, _json.dumps({"owner": "gone", "where": "other-host/boot/1", "pid": 1,
+                                    "expires": time.time() - 1}).encode())
+    with lease(fs, path, blocking=False) as taken:
+        assert taken
+        assert _json.loads(fs.cat_file(path))["owner"] != "gone"
