@@ -95,6 +95,8 @@ SHARDED = textwrap.dedent(
 
     def shard(k):
         print(f"shard {k}", flush=True)
+        if k == int(sys.argv[2]):
+            sys.stdin.readline()  # hold here, mid-shard, until the test kills us
         return [pa.RecordBatch.from_pydict({"x": list(range(k * 1000, (k + 1) * 1000))})]
 
     store = Store(sys.argv[1])
@@ -107,7 +109,8 @@ SHARDED = textwrap.dedent(
 
 
 def _sharded(url, kill_after=None):
-    proc = subprocess.Popen([sys.executable, "-c", SHARDED, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", SHARDED, url, str(-1 if kill_after is None else kill_after)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=str(ROOT), env={**os.environ, "PYTHONPATH": str(ROOT)})
     lines = []
     for line in proc.stdout:
@@ -147,8 +150,8 @@ def test_kill9_mid_sharded_write_then_resume(bucket, cache):
 def test_two_concurrent_builds_of_one_snapshot(bucket, cache):
     url = f"s3://{bucket}/c"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    procs = [subprocess.Popen([sys.executable, "-c", SHARDED, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, cwd=str(ROOT), env=env) for _ in range(2)]
+    procs = [subprocess.Popen([sys.executable, "-c", SHARDED, url, "-1"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, cwd=str(ROOT), env=env) for _ in range(2)]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], [o[1][-500:] for o in outs]
     assert all(o[0].strip().endswith("committed big@feed03") for o in outs)
