@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Protocol
 
 import pyarrow as pa
 
+from factory.store.parts import RemoteParts
 from factory.store.writer import SplitWriter, write_one_shard
 
 EXECUTORS = ("local", "processes", "ray")
@@ -93,6 +94,10 @@ def run_ray(sw: SplitWriter, todo: list[int], task: ShardTask, on_done: Callable
     if num_workers < 1:
         raise ValueError(f"num_workers={num_workers}: the ray executor needs at least 1 worker")
     ray = _init_ray(address, math.ceil(num_workers * num_cpus_per_worker), connect_timeout_s)
+    if not isinstance(sw.dest, RemoteParts) and len([n for n in ray.nodes() if n.get("Alive")]) > 1:
+        logging.getLogger(__name__).warning(
+            "a local store on a %d-node Ray cluster: every node must see %s (a shared filesystem); "
+            "an object store (--store s3://...) needs none", len(ray.nodes()), sw.dest.path)
     worker_cls = ray.remote(num_cpus=num_cpus_per_worker, num_gpus=num_gpus_per_worker, max_restarts=-1,
                             max_task_retries=0)(_ShardWorker)
     workers = [worker_cls.remote(task, i) for i in range(min(num_workers, len(todo)) or 1)]
