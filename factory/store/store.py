@@ -26,6 +26,7 @@ import schemas
 from factory import settings as envconfig
 from factory.errors import SnapshotNotFound
 from factory.store.card import render_card
+from factory.store.card_plots import card_plots
 from factory.store.code_version import code_version
 from factory.store.durable import fsync_dir, mkdirs_durable, write_text_durable
 from factory.store.ids import check_name, check_view_aliases, parse_ref
@@ -229,6 +230,7 @@ class SnapshotBuild:
         if not any(s != REJECTS for s in splits):
             raise ValueError(f"snapshot {self.ref} has no data split; write at least one before commit()")
         manifest = self._manifest(splits, builder, builder_version, config, parents, sources, extra)
+        manifest["plots"] = card_plots(self.work, manifest)  # after the id: an image never changes it
         write_text_durable(self.work / MANIFEST, json.dumps(manifest, indent=2, ensure_ascii=False, default=str) + "\n")
         write_text_durable(self.work / CARD, render_card(manifest))
         fsync_dir(self.work)
