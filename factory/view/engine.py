@@ -19,6 +19,7 @@ from typing import Any, Iterator
 import duckdb
 
 from factory.sql.catalog import Catalog, store_fingerprint
+from factory.store.models import all_models
 from factory.store.store import Store
 
 ALLOWED = (duckdb.StatementType.SELECT,)
@@ -112,7 +113,7 @@ class Engine:
             now = time.monotonic()
             if self._con is None or now - self._checked > 2.0:
                 self._checked = now
-                fp = store_fingerprint(self.store)
+                fp = store_fingerprint(self.store.list(), all_models(self.store))
                 if self._con is None or fp != self._fingerprint:
                     old, self._con, self._fingerprint = self._con, self._open(), fp
                     if old is not None:

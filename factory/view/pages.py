@@ -96,7 +96,7 @@ def plot_kinds(snap: Snapshot) -> list[str]:
         kinds.append("pass_rate")
     if "step" in schema and snap.kind == "rollouts":
         kinds.append("curves")
-    if metric_columns(snap) and snap.num_rows <= 1000 and "step" not in schema:
+    if metric_columns(snap) and snap.num_rows <= 1000 and not {"step", "problem_id"} & set(schema):
         kinds.append("metrics")
     return kinds
 

@@ -35,3 +35,10 @@ def test_difficulty_histogram_and_grpo_curves_from_their_columns(store, tmp_path
     shutil.rmtree(copy / "plots")
     card_plots(copy, snaps["grpo"].manifest)
     assert (copy / "plots" / "curves.png").read_bytes() == (snaps["grpo"].path / "plots" / "curves.png").read_bytes()
+
+
+def test_difficulty_builder_card_carries_the_pass_rate_histogram(store):
+    snap = build_with_parents(store, "difficulty").snapshot
+    assert snap.manifest["plots"]["pass-rate histogram"] == "plots/pass_rate.png"
+    assert (snap.path / "plots" / "pass_rate.png").stat().st_size > 1000
+    assert "![pass-rate histogram](plots/pass_rate.png)" in (snap.path / "README.md").read_text()
