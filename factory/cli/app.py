@@ -204,3 +204,19 @@ def publish(ref: str = typer.Argument(...), repo: str = typer.Option(..., "--rep
     typer.echo(f"published {ref} to {repo}: {url}")
 
 
+
+
+@app.command()
+@friendly
+def view(
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind (default: this machine only)."),
+    time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds a SQL query may run before it is interrupted."),
+    row_cap: int = typer.Option(100_000, "--row-cap", help="Rows a query may page through or export."),
+) -> None:
+    """Serve a local, read-only web view of the store: snapshots, lineage, SQL console, rollouts, plots."""
+    from factory.view.app import ViewConfig, serve
+    from factory.view.engine import EngineConfig
+
+    typer.echo(f"factory view: http://{host}:{port}/  (store {_store().root}; Ctrl+C stops)")
+    serve(_store(), ViewConfig(host=host, port=port, engine=EngineConfig(time_limit_s=time_limit, row_cap=row_cap)))

@@ -59,6 +59,9 @@ def render_card(manifest: dict[str, Any]) -> str:
     lines += ["", "## Splits", "", "| split | rows | files |", "|---|---:|---:|"]
     for split, info in m.get("splits", {}).items():
         lines.append(f"| {split} | {info['rows']:,} | {len(info['files'])} |")
+    if m.get("plots"):
+        lines += ["", "## Plots", ""]
+        lines += [f"![{title}]({path})" for title, path in m["plots"].items()]
     if m.get("parents") or m.get("sources"):
         lines += ["", "## Lineage", ""]
         lines += [f"- parent `{k}` → `{v}`" for k, v in m.get("parents", {}).items()]

@@ -180,6 +180,9 @@ class ObjectSnapshotBuild(SnapshotBuild):
                              "bytes": sum(sizes[n] for _, n in items)}
         return splits
 
+    def _plots(self, manifest: dict[str, Any]) -> dict[str, str]:
+        return {}  # the parts are remote; card plots are rendered for local stores only
+
     def _publish(self, manifest: dict[str, Any]) -> Snapshot:
         store: ObjectStore = self.store  # type: ignore[assignment]
         fs = store.fs

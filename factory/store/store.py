@@ -26,6 +26,7 @@ import schemas
 from factory import settings as envconfig
 from factory.errors import SnapshotNotFound
 from factory.store.card import render_card
+from factory.store.card_plots import card_plots
 from factory.store.code_version import code_version
 from factory.store.durable import fsync_dir, mkdirs_durable, write_text_durable
 from factory.store.fsio import is_url, local_path, open_input
@@ -257,7 +258,12 @@ class SnapshotBuild:
         splits = self._finalize()
         if not any(s != REJECTS for s in splits):
             raise ValueError(f"snapshot {self.ref} has no data split; write at least one before commit()")
-        return self._publish(self._manifest(splits, builder, builder_version, config, parents, sources, extra))
+        manifest = self._manifest(splits, builder, builder_version, config, parents, sources, extra)
+        manifest["plots"] = self._plots(manifest)  # after the id: an image never changes it
+        return self._publish(manifest)
+
+    def _plots(self, manifest: dict[str, Any]) -> dict[str, str]:
+        return card_plots(self.work, manifest)
 
     def _finalize(self) -> dict[str, dict]:
         return finalize_parts(self.work)
