@@ -121,6 +121,11 @@ def sample_seed(run_seed: int, request_id: str, sample_idx: int) -> int:
     return xxhash.xxh64_intdigest(key, int(run_seed) & ((1 << 64) - 1)) & _SEED_MASK
 
 
+class EndpointDown(RuntimeError):
+    """The model endpoint stopped answering (connections refused again and again): stop the run
+    instead of turning every remaining request into an error row."""
+
+
 def error_sample(error: str, latency_s: float = 0.0) -> Sample:
     """A placeholder for a sample that could not be produced; the batch carries on."""
     return Sample("", None, "error", 0, 0, latency_s, error)
