@@ -241,10 +241,10 @@ def _constant_columns(cfg: GenerateConfig, backend: Backend, template_ref: str, 
 
 
 def _seeds(run_seed: int, problem_ids: pa.ChunkedArray | pa.Array, counts: np.ndarray) -> pa.Array:
-    """Each row's own sample seed (``sample_seed(run seed, problem_id, sample_idx)``): what the
-    engine was seeded with, so a row can be regenerated alone."""
+    """Each row's seed: its request's ``sample_seed(run seed, problem_id, 0)`` plus ``sample_idx``,
+    the seed vLLM draws sample ``i`` of a seeded request with."""
     idx = (np.arange(len(problem_ids)) - np.repeat(np.cumsum(counts) - counts, counts)).tolist()
-    return pa.array([sample_seed(run_seed, str(p), i) for p, i in zip(problem_ids.to_pylist(), idx)], pa.int64())
+    return pa.array([sample_seed(run_seed, str(p), 0) + i for p, i in zip(problem_ids.to_pylist(), idx)], pa.int64())
 
 
 def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:

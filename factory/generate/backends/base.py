@@ -102,7 +102,7 @@ class Sample:
     error: str | None = None
 
 
-_SEED_MASK = (1 << 63) - 1  # engines and servers take a signed 64-bit seed
+_SEED_MASK = (1 << 62) - 1  # engines and servers take a signed 64-bit seed; room for seed + sample index
 
 
 def sample_seed(run_seed: int, request_id: str, sample_idx: int) -> int:
