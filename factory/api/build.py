@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import pyarrow as pa
 
 from factory.config_io import from_dict, merge, to_dict
-from factory.errors import FactoryError, SnapshotNotFound
+from factory.errors import BuildError, FactoryError, SnapshotNotFound
 from factory.store.ids import snapshot_id
 from factory.store.snapshot import Snapshot
 from factory.store.store import SnapshotBuild, Store
@@ -37,6 +37,8 @@ class BuildOptions:
     judge: dict[str, Any] = field(default_factory=dict)  # runtime options of the LLM judge's backend
     executor: str = "local"
     executor_options: dict[str, Any] = field(default_factory=dict)  # ray: address, num_workers, ...
+    # generation stages fail (publishing nothing) when more of their rows than this are model-call errors
+    max_error_share: float = 0.02
     workers: int | None = None  # processes for CPU-bound shard tasks on the local executor (None: all cores)
     log: Callable[[str], None] = lambda msg: None
 
@@ -91,11 +93,20 @@ class BuildContext:
     def quiet(self) -> bool:
         return self.options.quiet
 
-    def parent(self, name: str) -> Snapshot:
+    def parent(self, name: str, *, allow_empty: bool = False) -> Snapshot:
+        """A declared parent snapshot. One without rows (a filter that kept nothing) stops the build with
+        a line naming it and its top reject reason, unless the builder can do without rows."""
         try:
-            return self.parents[name]
+            snap = self.parents[name]
         except KeyError:
             raise FactoryError(f"builder {self.builder.NAME} asked for parent {name!r} it did not declare in PARENTS") from None
+        if snap.num_rows == 0 and not allow_empty:
+            rejects = snap.manifest.get("rejects") or {}
+            why = (f": all {sum(rejects.values()):,} rows were rejected, most for {max(rejects, key=rejects.get)!r}"
+                   if rejects else "")
+            raise BuildError(f"{self.builder.NAME} needs rows from its parent {snap.ref}, which has none{why}; "
+                             f"see `factory show {snap.ref}`")
+        return snap
 
     def stage(self, builder: str | ModuleType, config: Any = None, *, name: str | None = None,
               parents: dict[str, str] | None = None) -> Snapshot:
@@ -139,6 +150,19 @@ class BuildContext:
     def part_files(self, split: str) -> list:
         """The finished part files of ``split`` (paths or URLs; open them with ``fsio.open_input``)."""
         return self._sb.part_files(split)
+
+    def shard_files(self, split: str) -> dict[int, Any]:
+        """Finished part number -> its file (path or URL), for stages that repair finished shards."""
+        from factory.store.writer import PART
+
+        return {int(m.group("part")): f for f in self._sb.part_files(split)
+                if (m := PART.match(str(f).replace("\\", "/").rsplit("/", 1)[-1]))}
+
+    def rewrite_shard(self, split: str, shard: int, batches: Iterable[pa.RecordBatch]) -> int:
+        """Replace finished part ``shard`` of ``split`` whole (written aside, then renamed over it)."""
+        from factory.store.writer import write_one_shard
+
+        return write_one_shard(self._sb.parts, split, self._sb.kind, shard, batches)
 
     def note(self, **fields: Any) -> None:
         """Add manifest fields: ``stats``, ``queries``, ``filters``, ``reports``, ``synthetic``, ``description``."""

@@ -51,6 +51,7 @@ def build(
     ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Existing Ray cluster (default: start a local one)."),
     num_workers: int = typer.Option(2, "--num-workers", help="Ray actors, i.e. backend replicas."),
     gpus_per_replica: float = typer.Option(0, "--gpus-per-replica", help="GPUs each Ray actor reserves (vLLM: its tensor-parallel size)."),
+    max_error_share: float = typer.Option(0.02, "--max-error-share", help="Fail a generation stage (publishing nothing) when more of its rows are model-call errors."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when the snapshot exists."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
 ) -> None:
@@ -62,10 +63,25 @@ def build(
     parents = dict(p.split("=", 1) for p in parent or [])
     res = run_build(_store(), name, cfg, name=output, parents=parents,
                     options=BuildOptions(force=force, quiet=quiet, log=_log, backend=runtime_options(runtime), executor=executor,
+                                         max_error_share=max_error_share,
                                          executor_options=_ray_options(executor, ray_address, num_workers, gpus_per_replica)))
     status = "cache hit" if res.cached else "built"
     render.print_tables(res.snapshot.manifest)
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rows)")
+    _print_top_rejects(res.snapshot)
+
+
+def _print_top_rejects(snap) -> None:
+    """Why rows were dropped, biggest first: with a weak model, the first thing a user asks."""
+    rejects = snap.manifest.get("rejects") or {}
+    if not rejects:
+        return
+    top = dict(sorted(rejects.items(), key=lambda kv: -kv[1])[:5])
+    render.console.print(render.counts_table("top reject reasons", top, key="reason"))
+    render.console.print(f"{sum(rejects.values()):,} rows rejected in all")
+    if snap.num_rows == 0:
+        render.console.print(f"no row passed the filters; ask why: factory sql \"select reason, count(*) from "
+                             f"{snap.name.replace('-', '_')}__rejects group by 1 order by 2 desc\"")
 
 
 @app.command()
@@ -89,6 +105,7 @@ def generate(
     num_workers: int = typer.Option(2, "--num-workers", help="Ray actors (one backend each)."),
     gpus_per_replica: float = typer.Option(0, "--gpus-per-replica", help="GPUs each Ray actor reserves (vLLM: its tensor-parallel size)."),
     output: str = typer.Option("rollouts", "--output", help="Output snapshot name."),
+    max_error_share: float = typer.Option(0.02, "--max-error-share", help="Fail a generation stage (publishing nothing) when more of its rows are model-call errors."),
     quiet: bool = typer.Option(False, "--quiet"),
 ) -> None:
     """Generate rollouts (n samples per prompt) into a snapshot: sharded and resumable after kill -9."""
@@ -100,7 +117,8 @@ def generate(
                          max_tokens=max_tokens, seed=seed, prompts_per_shard=prompts_per_shard, limit=limit)
     rt = runtime_options(runtime)  # the openai backend reads OPENAI_API_KEY itself, wherever it runs
     ex_opts = _ray_options(executor, ray_address, num_workers, gpus_per_replica)
-    opts = BuildOptions(quiet=quiet, log=_log, backend=rt, executor=executor, executor_options=ex_opts)
+    opts = BuildOptions(quiet=quiet, log=_log, backend=rt, executor=executor, executor_options=ex_opts,
+                        max_error_share=max_error_share)
     res = api.generate(_store(), problems, cfg, output=output, options=opts)
     status = "cache hit" if res.cached else "generated"
     render.console.print(f"{status}: [bold]{res.snapshot.ref}[/bold] ({res.snapshot.num_rows:,} rollouts)")

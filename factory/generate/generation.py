@@ -124,10 +124,26 @@ class GenerationTask:
         return self.reader.read(start, stop)
 
     def __call__(self, shard: int) -> Iterator[pa.RecordBatch]:
+        return self.generate_table(self.problems(shard))
+
+    def regenerate(self, shard: int, problem_ids: list[str]) -> pa.Table:
+        """Fresh rollout rows (all samples) of some problems of ``shard``: for retrying error rows."""
+        table = self.problems(shard)
+        table = table.filter(pc.is_in(table.column("problem_id"), pa.array(problem_ids, table.schema.field("problem_id").type)))
+        batches = list(self.generate_table(table))
+        return pa.Table.from_batches(batches) if batches else pa.table({"problem_id": [], "sample_idx": []})
+
+    def endpoint(self) -> str:
+        """Where the model calls went, for error messages: the server URL, else backend:model."""
+        opts = self.backend.info().get("options", {}) if self.backend is not None else {}
+        return str(opts.get("base_url") or self.runtime_options.get("base_url") or
+                   f"{self.config.backend}:{self.config.model}")
+
+    def generate_table(self, table: pa.Table) -> Iterator[pa.RecordBatch]:
+        """Rollout batches of the problems in ``table``."""
         from factory.generate.templates import get_template
 
         self.setup()
-        table = self.problems(shard)
         template = get_template(self.config.template)
         names = [c for c in _REQUEST_COLUMNS if c in table.column_names]
         rows = [dict(zip(names, values)) for values in zip(*(table.column(c).to_pylist() for c in names))]
@@ -225,10 +241,10 @@ def _constant_columns(cfg: GenerateConfig, backend: Backend, template_ref: str, 
 
 
 def _seeds(run_seed: int, problem_ids: pa.ChunkedArray | pa.Array, counts: np.ndarray) -> pa.Array:
-    """Each row's own sample seed (``sample_seed(run seed, problem_id, sample_idx)``): what the
-    engine was seeded with, so a row can be regenerated alone."""
+    """Each row's seed: its request's ``sample_seed(run seed, problem_id, 0)`` plus ``sample_idx``,
+    the seed vLLM draws sample ``i`` of a seeded request with."""
     idx = (np.arange(len(problem_ids)) - np.repeat(np.cumsum(counts) - counts, counts)).tolist()
-    return pa.array([sample_seed(run_seed, str(p), i) for p, i in zip(problem_ids.to_pylist(), idx)], pa.int64())
+    return pa.array([sample_seed(run_seed, str(p), 0) + i for p, i in zip(problem_ids.to_pylist(), idx)], pa.int64())
 
 
 def _chunk(col: pa.Array | pa.ChunkedArray) -> pa.Array:

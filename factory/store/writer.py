@@ -141,6 +141,9 @@ class SplitWriter:
                 if writer is not None:
                     writer.abort()
                 raise
+            if writer is None and rows == 0 and self.kind is not None and self.split != REJECTS:
+                # a filter that kept no row still publishes (with its rejects, so SQL can say why)
+                writer = _PartWriter(self.dest, self.split, part, schemas.get(self.kind).schema)
             if writer is not None:
                 writer.close()
         return rows

@@ -45,16 +45,17 @@ def test_sampling_params_and_engine_options_are_mapped():
                                     "enable_prefix_caching": True, "enforce_eager": True}
     backend.generate([chat("x", "a")], SamplingParams(n=2, temperature=0.6, top_p=0.95, max_tokens=99,
                                                       seed=5, stop=("</answer>",)))
-    sps = engine.calls[0][2]
-    assert [(sp.n, sp.temperature, sp.top_p, sp.max_tokens, sp.stop) for sp in sps] == [(1, 0.6, 0.95, 99, ["</answer>"])] * 2
-    assert [sp.seed for sp in sps] == [sample_seed(5, "a", 0), sample_seed(5, "a", 1)]
+    (sp,) = engine.calls[0][2]
+    assert (sp.n, sp.temperature, sp.top_p, sp.max_tokens, sp.stop) == (2, 0.6, 0.95, 99, ["</answer>"])
+    assert sp.seed == sample_seed(5, "a", 0)
     assert backend.info()["options"]["tensor_parallel_size"] == 2 and backend.info()["model"] == "m"
 
 
 def test_cpu_defaults_fill_only_what_is_not_given():
     engine = make_backend("vllm", "m", engine_factory=STUB, device="cpu", max_model_len=256)._engine
     assert engine.engine_kwargs == {"model": "m", "tensor_parallel_size": 1, "dtype": "float32", "seed": 0,
-                                    "max_model_len": 256, "enforce_eager": True, "kv_cache_memory_bytes": 1 << 30}
+                                    "max_model_len": 256, "enforce_eager": True, "kv_cache_memory_bytes": 1 << 30,
+                                    "enable_chunked_prefill": False}
     engine = make_backend("vllm", "m", engine_factory=STUB, device="cpu", gpu_memory_utilization=0.3)._engine
     assert engine.engine_kwargs["gpu_memory_utilization"] == 0.3 and "kv_cache_memory_bytes" not in engine.engine_kwargs
 

@@ -156,6 +156,6 @@ def test_cli_generate_with_vllm_resumes_after_kill9(tmp_path, vllm_lm_dir):
     assert set(table.column("backend").to_pylist()) == {"vllm"}
     assert set(table.column("finish_reason").to_pylist()) <= {"stop", "length"}
     rows = table.select(["problem_id", "sample_idx", "seed", "completion_tokens"]).to_pylist()
-    assert all(r["seed"] == sample_seed(3, r["problem_id"], r["sample_idx"]) for r in rows)
+    assert all(r["seed"] == sample_seed(3, r["problem_id"], 0) + r["sample_idx"] for r in rows)
     assert all(0 < r["completion_tokens"] <= 24 for r in rows)
     assert snap.manifest["generation"]["options"]["enforce_eager"] is True

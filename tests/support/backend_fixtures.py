@@ -233,7 +233,7 @@ class StubLLM:
             raise ValueError("The decoder prompt is longer than the maximum model length")
         outputs = []
         for i in range(sp.n):
-            sample = i if sp.seed is None else sp.seed  # seeded entries are one sample each
+            sample = i if sp.seed is None else f"{sp.seed}+{i}"  # vLLM seeds sample i with seed + i
             text = f"{os.getpid()}|{os.environ.get('CUDA_VISIBLE_DEVICES', '')}|{prompt}|{sample}"
             n_tokens = -(-len(text) // 4)
             finish = "length" if n_tokens > sp.max_tokens else "stop"

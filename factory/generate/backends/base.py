@@ -102,7 +102,7 @@ class Sample:
     error: str | None = None
 
 
-_SEED_MASK = (1 << 63) - 1  # engines and servers take a signed 64-bit seed
+_SEED_MASK = (1 << 62) - 1  # engines and servers take a signed 64-bit seed; room for seed + sample index
 
 
 def sample_seed(run_seed: int, request_id: str, sample_idx: int) -> int:
@@ -119,6 +119,11 @@ def sample_seed(run_seed: int, request_id: str, sample_idx: int) -> int:
     """
     key = f"{request_id}\x1f{sample_idx}".encode()
     return xxhash.xxh64_intdigest(key, int(run_seed) & ((1 << 64) - 1)) & _SEED_MASK
+
+
+class EndpointDown(RuntimeError):
+    """The model endpoint stopped answering (connections refused again and again): stop the run
+    instead of turning every remaining request into an error row."""
 
 
 def error_sample(error: str, latency_s: float = 0.0) -> Sample:

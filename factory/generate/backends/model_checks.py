@@ -18,10 +18,12 @@ from factory.errors import InputError
 CPU_HEAD_SIZES = (32, 64, 80, 96, 112, 128, 160, 192, 224, 256, 512)
 # CPU engine settings when none are given: float32 (CPU kernels of bf16 need AVX512-BF16), eager
 # mode (no torch.compile: it takes minutes on two cores), a fixed KV cache (by default vLLM
-# reserves a share of *host* memory, which many engines on one machine cannot all take), and a
-# context that fits it.
-CPU_DEFAULTS: dict[str, Any] = {"dtype": "float32", "enforce_eager": True,
-                                "kv_cache_memory_bytes": 1 << 30, "max_model_len": 4096}
+# reserves a share of *host* memory, which many engines on one machine cannot all take), a
+# context that fits it, and no chunked prefill: a prompt split over two steps makes vLLM rewind
+# its seeded generator, which CPU generators cannot ("CPU Generator does not use offset": the
+# engine dies once a batch of seeded requests overflows one step).
+CPU_DEFAULTS: dict[str, Any] = {"dtype": "float32", "enforce_eager": True, "kv_cache_memory_bytes": 1 << 30,
+                                "max_model_len": 4096, "enable_chunked_prefill": False}
 
 
 def has_cuda() -> bool:

