@@ -25,12 +25,12 @@ PARENTS: tuple[str, ...] = ()
 class Config:
     # --- where problems come from
     source: str = field(default="procedural", metadata={
-        "help": "procedural | general | a .jsonl/.parquet/.csv path | hf:ORG/NAME | benchmark:NAME (options: path, ...)"})
+        "help": "procedural | general | a .jsonl/.parquet/.csv path | hf:ORG/NAME | benchmark:NAME | reasoning-gym:TASK[,TASK...]"})
     mapping: dict[str, str] = field(default_factory=dict, metadata={"help": "source column -> problems column"})
     defaults: dict[str, Any] = field(default_factory=dict, metadata={"help": "constant columns, e.g. domain: math"})
     # --- procedural generator only
-    n: int = field(default=20_000, metadata={"help": "number of procedural problems"})
-    seed: int = field(default=0, metadata={"help": "procedural seed: same seed, same problems"})
+    n: int = field(default=20_000, metadata={"help": "number of procedural problems (reasoning-gym: per task)"})
+    seed: int = field(default=0, metadata={"help": "procedural / reasoning-gym seed: same seed, same problems"})
     options: dict[str, Any] = field(default_factory=dict, metadata={"help": "other source options (split, languages, ...)"})
 
     def __post_init__(self) -> None:
@@ -45,6 +45,9 @@ def source(config: Config) -> Source:
         return load_benchmark(config.source.split(":", 1)[1], **config.options)
     if config.source in ("procedural", "general"):
         return source_from_spec({"kind": config.source, "n": config.n, "seed": config.seed, **config.options})
+    if config.source.startswith("reasoning-gym:"):  # per-task generator options: options.configs.<task>
+        return source_from_spec({"kind": "reasoning-gym", "tasks": config.source.partition(":")[2], "n": config.n,
+                                 "seed": config.seed, **config.options})
     spec: dict[str, Any] = {"kind": "files", "path": config.source}
     if config.source.startswith("hf:"):
         spec = {"kind": "hf", "path": config.source[3:]}

@@ -15,6 +15,7 @@ from factory.rewards.code_reward import CODE_GRADER_VERSION, get_code_accuracy_r
 from factory.rewards.format_reward import FORMAT_GRADER_VERSION, get_format_reward, get_tag_count_reward
 from factory.rewards.language import LANGUAGE_GRADER_VERSION, get_language_consistency_reward
 from factory.rewards.math_reward import MATH_GRADER_VERSION, get_math_accuracy_reward, verify_math_batch
+from factory.rewards.reasoning_gym_reward import REASONING_GYM_GRADER_VERSION, get_reasoning_gym_reward
 
 RewardFn = Callable[..., list]
 
@@ -79,6 +80,8 @@ REWARDS: dict[str, RewardDef] = {
         RewardDef("tag_count", get_tag_count_reward, FORMAT_GRADER_VERSION, "0.25 per well-counted tag"),
         RewardDef("language", get_language_consistency_reward, LANGUAGE_GRADER_VERSION,
                   "share of target-language words in the CoT (R1 §2.3.4)"),
+        RewardDef("reasoning_gym", get_reasoning_gym_reward, REASONING_GYM_GRADER_VERSION,
+                  "reasoning-gym's score_answer for its tasks (metadata column); only 1.0 counts as correct"),
     )
 }
 

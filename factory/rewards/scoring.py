@@ -94,6 +94,10 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
         cols["verdict"] = pa.array([None if v is None else v.value for v in verdicts], pa.string())
         cols["correct"] = pa.array([None if v in (None, Verdict.UNVERIFIABLE) else v is Verdict.CORRECT
                                     for v in verdicts], pa.bool_())
+    if "reasoning_gym" in cfg.rewards:  # its own scorer, for the rows its source made (None elsewhere)
+        from factory.rewards.reasoning_gym_reward import get_reasoning_gym_reward
+
+        rewards["reasoning_gym"] = get_reasoning_gym_reward()(texts, metadata=_column(batch, "metadata"))
     fmt = _format_ok(texts, cfg.format_template, _column(batch, "template"))
     cols["format_ok"] = pa.array(fmt)
     if "format" in cfg.rewards:

@@ -12,6 +12,7 @@ from factory.sources.files import FileSource
 from factory.sources.general import GeneralSource
 from factory.sources.hf import HFSource
 from factory.sources.procedural import ProceduralSource
+from factory.sources.reasoning_gym import ReasoningGymSource
 
 
 def source_from_spec(spec: str | Mapping[str, Any] | Source) -> Source:
@@ -47,6 +48,8 @@ def source_from_spec(spec: str | Mapping[str, Any] | Source) -> Source:
         return _from_dict({"kind": "hf", "path": path, **dict(urllib.parse.parse_qsl(query))})
     if head == "files":
         return _from_dict({"kind": "files", "path": rest})
+    if head == "reasoning-gym":
+        return _from_dict({"kind": "reasoning-gym", "tasks": rest})
     return _from_dict({"kind": "files", "path": spec})
 
 
@@ -58,7 +61,8 @@ def _pair(item: str, spec: str) -> tuple[str, str]:
 
 
 def _from_dict(options: dict[str, Any]) -> Source:
-    kinds = {"files": FileSource, "hf": HFSource, "procedural": ProceduralSource.from_options, "general": GeneralSource}
+    kinds = {"files": FileSource, "hf": HFSource, "procedural": ProceduralSource.from_options, "general": GeneralSource,
+             "reasoning-gym": ReasoningGymSource}
     kind = options.pop("kind", None)
     if kind not in kinds:
         raise ValueError(f"source kind {kind!r} is unknown; use one of {sorted(kinds)}")
