@@ -10,7 +10,8 @@ gold from a ``solution`` column (ours is ``answer``), and verl's RL trainer read
   reward-model prompts) are left out and counted. ``sft_samples`` already fit ``trl sft``.
 - ``verl``: math ground truth is the answer; code ground truth is the ``{"inputs", "outputs"
   [, "fn_name"]}`` JSON of verl's code scorers. ``data_source`` is ours unless the caller names
-  one of verl's (verl routes its default reward by ``data_source``).
+  one of verl's (verl routes its default reward by ``data_source``); ``factory_reward.py`` beside the
+  data gives verl the factory's own graders as its ``custom_reward_function``.
 
 A raw prompt (R1-Zero's template as the text a base model sees) is exported as one user turn:
 TRL's built-in rewards read conversational completions only, and verl always applies the chat
@@ -171,6 +172,10 @@ def write_export(snap: Snapshot, dest: Path, fmt: str, *, data_source: str | Non
                              f"({left} left out: no math answer{' or code tests' if fmt == 'verl' else ''})")
         writer.close()
         report["rows"][split], report["left_out"][split] = rows, left
+    if fmt == "verl":  # verl's custom_reward_function interface, backed by the factory's graders
+        (dest / "factory_reward.py").write_text(
+            '"""verl: custom_reward_function.path=<this file> custom_reward_function.name=compute_score"""\n'
+            "from factory.rewards.verl_reward import compute_score  # noqa: F401\n")
     (dest / "factory_export.json").write_text(json.dumps(report, indent=2) + "\n")
     (dest / "README.md").write_text(_card(snap, report))
     return report
@@ -182,7 +187,8 @@ def _card(snap: Snapshot, report: dict[str, Any]) -> str:
         "tags": ["r1-factory", f"{report['format']}-format"], "pretty_name": snap.name}
     use = {"trl": "`trl grpo --dataset_name DIR --reward_funcs accuracy_reward think_format_reward` "
                   "(gold in `solution`) or `trl sft --dataset_name DIR`",
-           "verl": "`data.train_files=DIR/data/train-00000-of-00001.parquet`; verl routes rewards by `data_source`"}
+           "verl": "`data.train_files=DIR/data/train-00000-of-00001.parquet`; verl routes rewards by `data_source`, or "
+                   "use the factory's graders: `custom_reward_function.path=DIR/factory_reward.py`"}
     lines = ["---", yaml.safe_dump(header, sort_keys=False).strip(), "---", "",
              f"# {snap.name} ({report['format']} format)", "",
              f"Exported from `{snap.ref}` by r1-factory. Use: {use[report['format']]}.", "",

@@ -104,6 +104,20 @@ def test_verl_export_matches_its_documented_schema(store, tmp_path):
     assert sorted(r["extra_info"]["index"] for r in rows.values()) == list(range(len(rows)))
     assert datasets.load_dataset(str(tmp_path / "v"), split="train").num_rows == table.num_rows
 
+    # verl's custom_reward_function contract: compute_score(data_source, solution_str, ground_truth, extra_info)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("factory_reward", tmp_path / "v" / "factory_reward.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    score = module.compute_score
+    math, stdio = rows["fx-1"], rows["fx-7"]
+    assert score(math["data_source"], "<answer>42</answer>", math["reward_model"]["ground_truth"], math["extra_info"]) == 1.0
+    assert score(math["data_source"], "<answer>41</answer>", math["reward_model"]["ground_truth"]) == 0.0
+    program = "```python\na, b = map(int, input().split())\nprint(a + b)\n```"
+    assert score(stdio["data_source"], program, stdio["reward_model"]["ground_truth"]) == 1.0
+    assert score(stdio["data_source"], "```python\nprint(0)\n```", stdio["reward_model"]["ground_truth"]) == 0.0
+
 
 def test_verl_dump_imports_with_lineage(store):
     build_with_parents(store, "rl-mix")
