@@ -96,7 +96,13 @@ class Engine:
         cat = Catalog(self.store)
         if not cat.is_fresh():
             cat.rebuild()
-        con = duckdb.connect(str(cat.path), read_only=True)
+        # A private in-memory instance with the catalog ATTACHed read-only. Connecting to the
+        # catalog path directly would hand every Engine in the process DuckDB's one cached
+        # instance of that file, whose configuration the first Engine has already locked.
+        con = duckdb.connect(":memory:")
+        catalog = str(cat.path).replace("'", "''")
+        con.execute(f"attach '{catalog}' as catalog (read_only)")
+        con.execute("use catalog")
         tmp = self.store.root / ".tmp" / "duckdb"
         tmp.mkdir(parents=True, exist_ok=True)
         root = str(self.store.root).replace("'", "''")
@@ -121,7 +127,9 @@ class Engine:
             return self._con
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
-        return self.connection().cursor()
+        cur = self.connection().cursor()
+        cur.execute("use catalog")  # the default database is per cursor in DuckDB
+        return cur
 
     def close(self) -> None:
         with self._lock:

@@ -59,7 +59,7 @@ def test_time_limit_and_cancel_interrupt_the_query_and_the_engine_keeps_serving(
         errors = []
         t = threading.Thread(target=lambda: errors.append(pytest.raises(QueryFailed, eng2.page, slow, 0, "q1")))
         t.start()
-        while not eng2.cancel("q1"):
+        while t.is_alive() and not eng2.cancel("q1"):
             t.join(0.05)
         t.join(30)
         assert not t.is_alive() and "cancelled" in str(errors[0].value)
