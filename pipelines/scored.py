@@ -7,7 +7,7 @@ a process per core (or on Ray); each shard is a part file, so a killed scoring r
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import pyarrow as pa
@@ -53,7 +53,9 @@ class ScoreTask:
 
         start = shard * self.config.rows_per_shard
         table = read_rows(self.files, start, min(start + self.config.rows_per_shard, self.num_rows))
-        out = list(score_batches(table.to_batches(), self.config))
+        # several shards run in a process per core already: no text-pool processes on top of those
+        config = self.config if self.num_shards() == 1 else replace(self.config, text_workers=0)
+        out = list(score_batches(table.to_batches(), config))
         yield from out or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 
 

@@ -57,6 +57,14 @@ def split_think(text: str) -> tuple[str, str]:
         parts = text.split(_R1_SPECIAL)
         if len(parts) >= 3:
             return parts[1].strip(), _R1_SPECIAL.join(parts[2:]).strip()
+    if text.isascii():  # O(1) check; lower() keeps every index of an ASCII text, so str.rfind decides
+        low = text.lower()
+        end = low.rfind("</think>")
+        if end < 0:
+            return text.strip(), ""
+        start = low.rfind("<think>", 0, end)
+        reasoning = text[start + len("<think>"):end] if start >= 0 else text[:end]
+        return reasoning.strip(), text[end + len("</think>"):].strip()
     m = None
     for m in _THINK_END.finditer(text):  # noqa: B007  (the last match is wanted)
         pass

@@ -38,13 +38,17 @@ class TextColumn:
         width = np.int64 if pa.types.is_large_string(array.type) else np.int32
         offs = np.frombuffer(offsets, dtype=width)[array.offset : array.offset + self.n + 1] if offsets else \
             np.zeros(self.n + 1, dtype=width)
+        # a sliced array shares its parent's whole data buffer: copy only this slice's bytes
+        base = int(offs[0]) if self.n else 0
+        offs = offs - base
         if array.null_count:
             valid = np.asarray(array.is_valid())
             ends = np.where(valid, offs[1:], offs[:-1])
             self.starts, self.ends = offs[:-1].tolist(), ends.tolist()
         else:
             self.starts, self.ends = offs[:-1].tolist(), offs[1:].tolist()
-        self.data = data.to_pybytes() if data is not None else b""
+        size = int(offs[-1]) if self.n else 0
+        self.data = data.slice(base, size).to_pybytes() if data is not None and size else b""
         self._view = memoryview(self.data)
 
     def __len__(self) -> int:

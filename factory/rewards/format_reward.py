@@ -11,7 +11,6 @@ inside the think block and must not contain ``<think>`` itself.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence
 
 from factory.rewards.base import completion_texts
@@ -21,10 +20,7 @@ FORMAT_GRADER_VERSION = "1.1.0"  # 1.1.0: auto reads R1-Zero outputs by their pr
 TEMPLATES = ("r1_zero", "readable")
 _TAGS = ("<think>", "</think>", "<answer>", "</answer>")
 _SPECIAL = "|special_token|"
-_R1_ZERO = re.compile(r"\s*<think>(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
-_R1_ZERO_PREFILLED = re.compile(r"(.*?)</think>\s*<answer>(.*?)</answer>\s*", re.DOTALL)
-_THINK_SUMMARY = re.compile(r"\s*<think>(.*?)</think>(.*)", re.DOTALL)
-_THINK_SUMMARY_PREFILLED = re.compile(r"(.*?)</think>(.*)", re.DOTALL)
+_OPEN, _CLOSE, _A_OPEN, _A_CLOSE = _TAGS
 
 
 def _count_ok(text: str, tag: str, think_prefilled: bool) -> bool:
@@ -51,8 +47,14 @@ def r1_zero_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
     """
     if not _tag_counts_are(text, think_prefilled, _TAGS):
         return False
-    m = (_R1_ZERO_PREFILLED if think_prefilled else _R1_ZERO).fullmatch(text)
-    return bool(m and m.group(1).strip() and m.group(2).strip())
+    parts = _think_frame(text, think_prefilled)
+    if parts is None:
+        return False
+    reasoning, rest = parts
+    a, b = rest.find(_A_OPEN), rest.find(_A_CLOSE)
+    if a < 0 or b < a or not _blank(rest[:a]) or not _blank(rest[b + len(_A_CLOSE):]):
+        return False
+    return bool(reasoning.strip() and rest[a + len(_A_OPEN):b].strip())
 
 
 def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
@@ -75,8 +77,30 @@ def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
                 and "</think>" not in text and bool(reasoning.strip()) and bool(summary.strip()))
     if not _tag_counts_are(text, think_prefilled, _TAGS[:2]):
         return False
-    m = (_THINK_SUMMARY_PREFILLED if think_prefilled else _THINK_SUMMARY).fullmatch(text)
-    return bool(m and m.group(1).strip() and m.group(2).strip())
+    parts = _think_frame(text, think_prefilled)
+    return bool(parts and parts[0].strip() and parts[1].strip())
+
+
+def _blank(text: str) -> bool:
+    return not text or text.isspace()
+
+
+def _think_frame(text: str, think_prefilled: bool) -> tuple[str, str] | None:
+    """(reasoning, rest) when only whitespace precedes ``<think>`` (or it is prefilled) and ``</think>`` follows.
+
+    Called once each tag is known to occur exactly once, so plain ``str.find`` decides what a
+    lazy ``\s*<think>(.*?)</think>`` fullmatch would, at memchr speed instead of ~30 ns a char.
+    """
+    start = 0
+    if not think_prefilled:
+        k = text.find(_OPEN)
+        if k < 0 or not _blank(text[:k]):
+            return None
+        start = k + len(_OPEN)
+    end = text.find(_CLOSE, start)
+    if end < 0:
+        return None
+    return text[start:end], text[end + len(_CLOSE):]
 
 
 def auto_template(text: str, prompt_template: str | None = None) -> str:

@@ -15,6 +15,7 @@ gold) pair; format, language and readability run once per distinct completion.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import threading
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ import pyarrow.compute as pc
 from factory.rewards.base import Verdict, completion_text
 from factory.rewards.batch_text import TextColumn
 from factory.rewards.code_reward import verify_code_batch
-from factory.rewards.format_reward import FORMAT_GRADER_VERSION, format_ok, tag_count_reward
-from factory.rewards.language import is_language_consistent, language_consistency
+from factory.rewards.format_reward import FORMAT_GRADER_VERSION, tag_count_reward
+from factory.rewards.language import is_language_consistent
 from factory.rewards.math_extract import answer_in_region
 from factory.rewards.math_reward import default_grader
 from factory.rewards.readability import READABILITY_VERSION, ReadabilityConfig, readability_reasons
@@ -58,6 +59,8 @@ class ScoreConfig:
     readability: ReadabilityConfig | None = field(
         default_factory=lambda: ReadabilityConfig(min_language_consistency=None),
         metadata={"help": "checks of the 'readability' reward -> readability_issue (language is scored separately)"})
+    text_workers: int | None = field(default=None, metadata={
+        "help": "processes for format/language/readability beside this one (default: CPUs - 1; 0 = inline)"})
     batch_rows: int = field(default=20_000, metadata={"help": "rows graded per call (bigger = more cache hits)"})
     graders: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: grader versions"})
     rules: dict[str, str] = field(default_factory=dict, metadata={"help": "filled in: format/readability rule versions"})
@@ -153,33 +156,67 @@ def _verdicts(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> list[Verd
     return out
 
 
-def _format(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
-    """``format_ok`` per row: once per distinct completion, or per row where a prompt template decides."""
-    templates = _column(batch, "template")
-    if templates is None or cfg.format_template != "auto":
-        return rows.per_distinct(lambda t: format_ok(t, cfg.format_template), bool)
-    return np.array(format_ok([rows.text(i) for i in range(rows.n)], cfg.format_template, templates), bool)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-def _language(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
-    langs = batch.column("language")
-    if langs.null_count == len(langs):
-        return np.full(rows.n, np.nan, np.float32)
-    codes = np.asarray(pc.dictionary_encode(langs).indices.fill_null(-1), dtype=np.int64)
-    keys = rows.hashes.astype(np.uint64) ^ (codes.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    lang_list = langs.to_pylist()
-    share = language_consistency([rows.text(int(i)) for i in first], [lang_list[int(i)] for i in first])
-    return np.asarray(share, np.float32)[inverse.reshape(-1)]
+def _codes(col: pa.Array) -> np.ndarray:
+    return np.asarray(pc.dictionary_encode(col).indices.fill_null(-1), dtype=np.int64).astype(np.uint64)
 
 
-def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
-    """Score one batch of rollouts (needs ``completion``; reads ``answer``, ``tests``, ``language``)."""
-    if "completion" not in batch.schema.names:
-        raise ValueError(f"scoring needs a 'completion' column; the input has {', '.join(batch.schema.names)}")
-    rows, n = _Rows(batch), batch.num_rows
-    cols: dict[str, pa.Array] = {}
-    rewards: dict[str, np.ndarray] = {}
+class _TextGrades:
+    """format_ok, language share and readability reason, once per distinct (completion, language,
+    template) and spread over the text pool's processes while the caller grades accuracy."""
+
+    def __init__(self, batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> None:
+        from factory.rewards.text_pool import TextJob, text_pool
+
+        self.n = rows.n
+        langs = batch.column("language") if "language" in batch.schema.names else None
+        want_lang = "language" in cfg.rewards and langs is not None and langs.null_count < len(langs)
+        templates = batch.column("template") if "template" in batch.schema.names else None
+        per_template = "format" in cfg.rewards and cfg.format_template == "auto" and templates is not None
+        config = cfg.readability or ReadabilityConfig(min_language_consistency=None)
+        self.per_row_readability = "readability" in cfg.rewards and (
+            config.max_tokens is not None or config.min_language_consistency is not None)
+        job = TextJob(format_template=cfg.format_template if "format" in cfg.rewards else None,
+                      language=want_lang,
+                      readability=config if "readability" in cfg.rewards and not self.per_row_readability else None)
+        keys = rows.hashes.astype(np.uint64)
+        if want_lang:
+            keys = keys ^ (_codes(langs) * _GOLDEN)
+        if per_template:
+            keys = keys ^ ((_codes(templates) + np.uint64(1)) * _GOLDEN * np.uint64(3))
+        _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        self.inverse = inverse.reshape(-1)
+        pick = first.tolist()
+        lang_list = langs.to_pylist() if want_lang else [None] * rows.n
+        tmpl_list = templates.to_pylist() if per_template else None
+        self.pending = None
+        if job.format_template or job.language or job.readability is not None:
+            self.pending = text_pool(cfg.text_workers if cfg.text_workers is not None else _default_workers()).submit(
+                [rows.text(i) for i in pick], [lang_list[i] for i in pick],
+                None if tmpl_list is None else [tmpl_list[i] for i in pick], job)
+
+    def finish(self) -> tuple[np.ndarray | None, np.ndarray, np.ndarray | None]:
+        """(format_ok or None, language share with NaN where unknown/not requested, reasons or None)."""
+        fmt = share = reasons = None
+        if self.pending is not None:
+            fmt, share, reasons = self.pending.result()
+        spread = self.inverse
+        return (None if fmt is None else np.asarray(fmt, bool)[spread],
+                np.full(self.n, np.nan, np.float32) if share is None else np.asarray(share, np.float32)[spread],
+                None if reasons is None else np.asarray(reasons, object)[spread])
+
+
+def _default_workers() -> int:
+    """Text workers beside the parent, which grades its own chunk and accuracy: one per other core."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(0, cores - 1)
+
+
+def _accuracy_columns(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig, cols: dict, rewards: dict) -> None:
+    """verdict/correct and the accuracy-family rewards (plus reasoning-gym's own scorer)."""
+    n = rows.n
     if set(_ACCURACY) & set(cfg.rewards):
         verdicts = _verdicts(batch, rows, cfg)
         codes = np.array([{None: -1, Verdict.CORRECT: 1, Verdict.WRONG: 0}.get(v, 2) for v in verdicts], np.int8)
@@ -194,8 +231,21 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
 
         got = get_reasoning_gym_reward()([rows.text(i) for i in range(n)], metadata=_column(batch, "metadata"))
         rewards["reasoning_gym"] = np.array([np.nan if v is None else v for v in got], np.float64)
+
+
+def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
+    """Score one batch of rollouts (needs ``completion``; reads ``answer``, ``tests``, ``language``)."""
+    if "completion" not in batch.schema.names:
+        raise ValueError(f"scoring needs a 'completion' column; the input has {', '.join(batch.schema.names)}")
+    rows, n = _Rows(batch), batch.num_rows
+    cols: dict[str, pa.Array] = {}
+    rewards: dict[str, np.ndarray] = {}
+    text = _TextGrades(batch, rows, cfg)  # in the text pool's processes while accuracy is graded here
+    try:
+        _accuracy_columns(batch, rows, cfg, cols, rewards)
+    finally:
+        fmt, share, issues = text.finish()
     if "format" in cfg.rewards:
-        fmt = _format(batch, rows, cfg)
         cols["format_ok"] = pa.array(fmt)
         rewards["format"] = fmt.astype(np.float64)
     else:
@@ -203,7 +253,6 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
     if "tag_count" in cfg.rewards:
         rewards["tag_count"] = rows.per_distinct(tag_count_reward, np.float64)
     if "language" in cfg.rewards and "language" in batch.schema.names:
-        share = _language(batch, rows, cfg)
         cols["language_consistency"] = pa.array(share, pa.float32(), mask=np.isnan(share))
         cols["language_consistent"] = pa.array(is_language_consistent(share, cfg.language_threshold))
         rewards["language"] = share.astype(np.float64)
@@ -211,7 +260,8 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
         cols["language_consistency"] = pa.nulls(n, pa.float32())
         cols["language_consistent"] = pa.nulls(n, pa.bool_())
     if "readability" in cfg.rewards:
-        issues = _readability(batch, rows, cfg)
+        if text.per_row_readability:
+            issues = _readability_per_row(batch, rows, cfg)
         cols["readability_issue"] = pa.array(issues.tolist(), pa.string())
         rewards["readability"] = np.array([i is None for i in issues], np.float64)
     else:
@@ -230,14 +280,13 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=out_names + list(cols))
 
 
-def _readability(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
+def _readability_per_row(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -> np.ndarray:
+    """Readability with per-row inputs (token counts, a language bound): every row, in this process."""
     config = cfg.readability or ReadabilityConfig(min_language_consistency=None)
-    if config.max_tokens is not None or config.min_language_consistency is not None:  # per-row inputs
-        tokens = _column(batch, "completion_tokens") if config.max_tokens is not None else None
-        langs = _column(batch, "language") if config.min_language_consistency is not None else None
-        texts = [rows.text(i) for i in range(rows.n)]
-        return np.asarray(readability_reasons(texts, config, languages=langs, token_counts=tokens), object)
-    return rows.per_distinct(lambda t: readability_reasons(t, config), object)
+    tokens = _column(batch, "completion_tokens") if config.max_tokens is not None else None
+    langs = _column(batch, "language") if config.min_language_consistency is not None else None
+    texts = [rows.text(i) for i in range(rows.n)]
+    return np.asarray(readability_reasons(texts, config, languages=langs, token_counts=tokens), object)
 
 
 def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterator[pa.RecordBatch]:

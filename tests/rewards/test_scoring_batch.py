@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 import pytest
 
-from factory.rewards import scoring
+from factory.rewards import text_pool
 from factory.rewards.batch_text import TextColumn
 from factory.rewards.math_extract import answer_in_region, extract_answer
 from factory.rewards.scoring import ScoreConfig, score_batch
@@ -40,7 +40,7 @@ def test_text_column_matches_python_extraction(kind) -> None:
 def test_only_requested_graders_run(monkeypatch) -> None:
     called = []
     for name in ("readability_reasons", "format_ok", "language_consistency"):
-        monkeypatch.setattr(scoring, name, lambda *a, _n=name, **k: called.append(_n))
+        monkeypatch.setattr(text_pool, name, lambda *a, _n=name, **k: called.append(_n))
     out = score_batch(_batch(), ScoreConfig(rewards=("accuracy",))).to_pydict()
     assert called == []
     assert set(out["format_ok"]) == {None} and set(out["readability_issue"]) == {None}
@@ -51,13 +51,13 @@ def test_only_requested_graders_run(monkeypatch) -> None:
 
 def test_distinct_completions_are_graded_once(monkeypatch) -> None:
     seen = []
-    real = scoring.readability_reasons
+    real = text_pool.readability_reasons
 
     def spy(texts, *a, **k):
         seen.append(len(texts))
         return real(texts, *a, **k)
 
-    monkeypatch.setattr(scoring, "readability_reasons", spy)
+    monkeypatch.setattr(text_pool, "readability_reasons", spy)
     texts = ["<think>add them</think> It is **4**. \\boxed{4}"] * 6 + ["<think>x</think> \\boxed{5}"] * 2
     out = score_batch(_batch(texts), ScoreConfig(rewards=("accuracy", "format", "language", "readability")))
     assert seen == [2]
