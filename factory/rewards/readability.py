@@ -91,7 +91,9 @@ def code_block_in_cot(texts: Sequence[Any]) -> list[str | None]:
     >>> code_block_in_cot(["<think>\\n```python\\nprint(1)\\n```\\n</think> ok", "<think>a</think>```py\\n1\\n```"])
     ['code_block_in_cot', None]
     """
-    return ["code_block_in_cot" if _FENCE.search(split_think(t)[0]) else None for t in completion_texts(texts)]
+    # the fence regex needs a literal ``` or ~~~: texts without one (almost all) skip it and the split
+    return ["code_block_in_cot" if ("```" in t or "~~~" in t) and _FENCE.search(split_think(t)[0]) else None
+            for t in completion_texts(texts)]
 
 
 def _max_line_repeats(text: str) -> int:
