@@ -154,8 +154,35 @@ def normalize_output(text: str) -> str:
 
 
 def stdio_matches(stdout: bytes, expected: str) -> bool:
-    """Whether captured stdout equals the expected output after normalization."""
-    return normalize_output(stdout.decode("utf-8", errors="replace")) == normalize_output(expected)
+    """Whether captured stdout equals the expected output as LiveCodeBench's judge decides.
+
+    Equal after normalization, or line by line with each line stripped (the whole text
+    stripped first), where a line that differs as text still matches when both are
+    whitespace-separated numbers with equal ``Decimal`` values ("0.50" = "0.5", "1e2" =
+    "100"; exact, no tolerance: "0.333" is not "0.3333").
+
+    >>> stdio_matches(b"  1.50 2\\n\\n", "1.5   2.0"), stdio_matches(b"0.333", "0.3333")
+    (True, False)
+    """
+    got = stdout.decode("utf-8", errors="replace")
+    if normalize_output(got) == normalize_output(expected):
+        return True
+    mine, theirs = _stripped_lines(got), _stripped_lines(expected)
+    return len(mine) == len(theirs) and all(a == b or _same_numbers(a, b) for a, b in zip(mine, theirs))
+
+
+def _stripped_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.strip().replace("\r\n", "\n").split("\n")]
+
+
+def _same_numbers(a: str, b: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        left, right = [Decimal(t) for t in a.split()], [Decimal(t) for t in b.split()]
+    except InvalidOperation:
+        return False
+    return len(left) == len(right) and all(x.is_finite() and x == y for x, y in zip(left, right))
 
 
 def call_matches(result: bytes | None, expected: Any) -> tuple[bool, str]:
