@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from factory.sources.base import SourceError, one_line
+from factory.sources.base import SourceError, json_object, one_line
 from factory.sources.files import resolve_files
 
 Row = dict[str, Any]
@@ -57,15 +57,9 @@ def hub_rows(path: str, config: str | None, split: str, *, data_files: list[str]
 def _jsonl(file: Path) -> Iterator[Row]:
     with open(file, "rb") as f:
         for line_no, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as e:
-                raise SourceError(f"{file} line {line_no}: invalid JSON ({e.msg} at column {e.colno})") from None
-            if not isinstance(obj, dict):
-                raise SourceError(f"{file} line {line_no}: expected a JSON object, got {type(obj).__name__}")
-            yield obj
+            obj = json_object(raw, f"{file} line {line_no}")
+            if obj is not None:
+                yield obj
 
 
 def _json(file: Path) -> Iterator[Row]:

@@ -33,6 +33,23 @@ def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
+def json_object(raw: bytes | str, where: str) -> dict | None:
+    """One JSONL line as a dict (None for a blank line); bad JSON or a non-object is one clear error.
+
+    >>> json_object(b'{"a": 1}', "f.jsonl line 1"), json_object(b"  ", "f.jsonl line 2")
+    ({'a': 1}, None)
+    """
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise SourceError(f"{where}: invalid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(obj, dict):
+        raise SourceError(f"{where}: expected a JSON object, got {type(obj).__name__}")
+    return obj
+
+
 def digest(*parts: object) -> str:
     """A short stable hash of JSON-able parts (dict keys sorted), for fingerprints and ids.
 

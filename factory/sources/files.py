@@ -23,6 +23,7 @@ from factory.sources.base import (
     check_batch_size,
     digest,
     hash_files,
+    json_object,
     one_line,
     rebatch,
 )
@@ -226,15 +227,9 @@ def _parse_jsonl_chunk(chunk: bytes, file: Path, line: int, row: int, mapper: Co
         pass  # the slow path below says exactly which line is wrong, or copes with mixed types
     rows = []
     for i, raw in enumerate(chunk.split(b"\n")):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise SourceError(f"{file} line {line + i}: invalid JSON ({e.msg} at column {e.colno})") from None
-        if not isinstance(obj, dict):
-            raise SourceError(f"{file} line {line + i}: expected a JSON object, got {type(obj).__name__}")
-        rows.append(obj)
+        obj = json_object(raw, f"{file} line {line + i}")
+        if obj is not None:
+            rows.append(obj)
     return _rows_to_batch(rows, mapper, str(file), row)
 
 
