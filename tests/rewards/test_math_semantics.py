@@ -149,7 +149,7 @@ CASES = WHICH_ANSWER + EQUIVALENT_FORMS + EXACTNESS + MALFORMED_GOLD
 def verdicts() -> list[Verdict | None]:
     grader = MathGrader(workers=1)
     try:
-        return grader.grade([c for _, c, _ in CASES], [g for g, _, _ in CASES], timeout_s=5.0)
+        return grader.grade([c for _, c, _ in CASES], [g for g, _, _ in CASES], timeout_s=30.0)
     finally:
         grader.close()
 
