@@ -21,7 +21,8 @@ from factory.sandbox.cases import stdio_matches
     (b"YES\n", "yes", False),                      # words stay case-sensitive
     (b"a  b\n", "a b", False),                     # non-numeric lines compare as text
     (b"1\n2\n", "1 2", False),                     # lines are lines
-    (b"inf\n", "Infinity", False),                 # only finite numbers take the decimal route
+    (b"inf\n", "Infinity", True),                  # Decimal's own spellings, as LCB accepts them
+    (b"nan 1\n", "NaN 1", False),                  # NaN equals nothing
     (b"", "0", False),
 ])
 def test_stdio_judging(got, expected, same) -> None:
