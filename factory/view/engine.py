@@ -141,42 +141,30 @@ class Engine:
     def cancel(self, qid: str) -> bool:
         """Interrupt the running query ``qid``; False when it is not running (finished or unknown)."""
         with self._lock:
-            cur = self._running.get(qid)
-        if cur is None:
+            q = self._running.get(qid)
+        if q is None:
             return False
-        cur.interrupt()
+        q.stop("cancel")
         return True
 
     def _run(self, sql: str, params: list[Any] | None, qid: str | None, stream: bool = False):
-        """Execute on a fresh cursor under the time limit; returns (cursor or Arrow reader, timer, qid, fired)."""
-        cur = self.cursor()
-        qid = qid or uuid.uuid4().hex
-        fired = threading.Event()
-
-        def stop() -> None:
-            fired.set()
-            cur.interrupt()
-
-        timer = threading.Timer(self.config.time_limit_s, stop)
+        """Execute on a fresh cursor under the time limit; returns (cursor or Arrow reader, the running query)."""
+        q = _Running(self.cursor(), qid or uuid.uuid4().hex, self.config.time_limit_s)
         with self._lock:
-            self._running[qid] = cur
-        timer.start()
+            self._running[q.qid] = q
+        q.start()
         try:
-            result = cur.sql(sql).to_arrow_reader(10_000) if stream else cur.execute(sql, params or [])
+            result = q.cur.sql(sql).to_arrow_reader(10_000) if stream else q.cur.execute(sql, params or [])
         except (duckdb.Error, RuntimeError) as e:
-            self._finish(qid, timer, cur)
-            if fired.is_set():
-                raise QueryFailed(f"query stopped at the time limit ({self.config.time_limit_s:g} s)") from None
-            if isinstance(e, duckdb.InterruptException):
-                raise QueryFailed("query cancelled") from None
-            raise QueryFailed(f"SQL error: {_first_line(e)}") from None
-        return (result if stream else cur), timer, qid, fired, cur
+            self._finish(q)
+            raise q.failure(e) from None
+        return (result if stream else q.cur), q
 
-    def _finish(self, qid: str, timer: threading.Timer, cur: duckdb.DuckDBPyConnection) -> None:
-        timer.cancel()
+    def _finish(self, q: "_Running") -> None:
+        q.done()  # joins the watcher, so no interrupt() can race the close below
         with self._lock:
-            self._running.pop(qid, None)
-        cur.close()
+            self._running.pop(q.qid, None)
+        q.cur.close()
 
     def page(self, sql: str, page: int = 0, qid: str | None = None, page_size: int | None = None) -> Page:
         """One page of a user query: the engine skips ``page * size`` rows and stops after ``size + 1``."""
@@ -186,33 +174,82 @@ class Engine:
             raise QueryRefused(f"page {page} is past the row cap ({self.config.row_cap:,} rows); narrow the query")
         t0 = time.perf_counter()
         wrapped = f"select * from ({body}) as q limit {size + 1} offset {page * size}"
-        cur, timer, qid, _, _ = self._run(wrapped, None, qid)
+        cur, q = self._run(wrapped, None, qid)
         try:
             rows = cur.fetchall()
             cols = [d[0] for d in cur.description or []]
             types = [str(d[1]) for d in cur.description or []]
+        except (duckdb.Error, RuntimeError) as e:
+            raise q.failure(e) from None
         finally:
-            self._finish(qid, timer, cur)
+            self._finish(q)
         has_more = len(rows) > size
         capped = has_more and (page + 2) * size > self.config.row_cap
         return Page(cols, types, rows[:size], page, has_more and not capped, time.perf_counter() - t0, capped)
 
     def rows(self, sql: str, params: list[Any] | None = None) -> tuple[list[str], list[tuple]]:
         """Run the view's own (trusted, parameterised) SQL under the same limits; small results only."""
-        cur, timer, qid, _, _ = self._run(sql, params, None)
+        cur, q = self._run(sql, params, None)
         try:
             return [d[0] for d in cur.description or []], cur.fetchmany(self.config.row_cap)
+        except (duckdb.Error, RuntimeError) as e:
+            raise q.failure(e) from None
         finally:
-            self._finish(qid, timer, cur)
+            self._finish(q)
 
     def record_batches(self, sql: str) -> Iterator[Any]:
         """Stream a user query as Arrow record batches, at most ``row_cap`` rows (for exports)."""
         body = check_query(sql)
-        reader, timer, qid, fired, cur = self._run(f"select * from ({body}) as q limit {self.config.row_cap}", None,
-                                                   None, stream=True)
+        reader, q = self._run(f"select * from ({body}) as q limit {self.config.row_cap}", None, None, stream=True)
         try:
             yield from reader
         except (duckdb.Error, RuntimeError) as e:
-            raise QueryFailed(f"SQL error: {_first_line(e)}") from None
+            raise q.failure(e) from None
         finally:
-            self._finish(qid, timer, cur)
+            self._finish(q)
+
+
+class _Running:
+    """One query in flight, and the thread that stops it at the time limit or on cancel.
+
+    Why a thread that keeps interrupting: DuckDB clears a connection's interrupt flag when a
+    query starts, so an ``interrupt()`` that lands between registering the query and DuckDB
+    beginning it is lost and the query runs on. Once stopped, the watcher re-interrupts every
+    50 ms until the query has ended, which closes that window.
+    """
+
+    def __init__(self, cur: duckdb.DuckDBPyConnection, qid: str, time_limit_s: float):
+        self.cur, self.qid, self.time_limit_s = cur, qid, time_limit_s
+        self.reason = ""  # "time" or "cancel" once stopped
+        self._wake, self._ended = threading.Event(), threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name=f"query-{qid[:8]}")
+
+    def start(self) -> None:
+        self._watcher.start()
+
+    def stop(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self._wake.set()
+
+    def done(self) -> None:
+        self._ended.set()
+        self._wake.set()
+        self._watcher.join()
+
+    def _watch(self) -> None:
+        if not self._wake.wait(self.time_limit_s):
+            self.reason = self.reason or "time"
+        while not self._ended.is_set():
+            try:
+                self.cur.interrupt()
+            except duckdb.Error:  # the cursor is already closed: nothing left to stop
+                return
+            self._ended.wait(0.05)
+
+    def failure(self, e: BaseException) -> QueryFailed:
+        """The one-line error for an exception the query raised, naming why it was stopped."""
+        if self.reason == "time":
+            return QueryFailed(f"query stopped at the time limit ({self.time_limit_s:g} s)")
+        if self.reason == "cancel" or isinstance(e, duckdb.InterruptException):
+            return QueryFailed("query cancelled")
+        return QueryFailed(f"SQL error: {_first_line(e)}")

@@ -67,3 +67,26 @@ def test_time_limit_and_cancel_interrupt_the_query_and_the_engine_keeps_serving(
         eng2.close()
     finally:
         eng.close()
+
+
+@pytest.mark.timeout(60)  # a lost cancel lets the query run its full ~100 s
+def test_a_cancel_that_lands_before_duckdb_starts_the_query_still_stops_it(view_store, monkeypatch):
+    """DuckDB clears the interrupt flag when a query begins; an early cancel must not be lost."""
+    from factory.view import engine as engine_mod
+
+    store, _ = view_store
+    eng = Engine(store, EngineConfig(time_limit_s=120))
+    start = engine_mod._Running.start
+
+    def cancel_first(self):
+        self.stop("cancel")  # the user's cancel arrives before cur.execute() is even called
+        start(self)
+
+    monkeypatch.setattr(engine_mod._Running, "start", cancel_first)
+    try:
+        with pytest.raises(QueryFailed, match="cancelled"):
+            eng.page("select count(*) from range(1000000000000) a")
+        monkeypatch.setattr(engine_mod._Running, "start", start)
+        assert eng.page("select 7 as x").rows == [(7,)] and not eng._running
+    finally:
+        eng.close()
