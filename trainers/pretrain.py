@@ -17,7 +17,7 @@ from typing import Any, Iterable
 
 from factory.curate.pretrain_text import CHATML_TEMPLATE
 from factory.store.store import Store
-from trainers.common import TrainResult, build_trl_config, finish, load_data
+from trainers.common import TrainResult, build_trl_config, finish, import_trl, load_data
 
 EOS, PAD, IM_START = "<|im_end|>", "<|endoftext|>", "<|im_start|>"
 ADDED_TOKENS = ("<think>", "</think>", "<answer>", "</answer>", "|special_token|")
@@ -83,7 +83,7 @@ def train_pretrain(store: Store, data_ref: str, model_path: str, output_dir: str
                    trl_overrides: dict[str, Any] | None = None) -> TrainResult:
     """Language-model ``model_path`` on every token of a text snapshot (column ``text``)."""
     from transformers import AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    SFTConfig, SFTTrainer = import_trl("SFTConfig", "SFTTrainer")
 
     args = build_trl_config(SFTConfig, Path(output_dir).resolve(), DEFAULTS, trl_overrides)
     snap, dataset = load_data(store, data_ref, ("documents",), "text")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from factory.store.store import Store
-from trainers.common import TrainResult, build_trl_config, finish, load_data
+from trainers.common import TrainResult, build_trl_config, finish, import_trl, load_data
 
 DEFAULTS = {"num_train_epochs": 1, "max_length": 256, "gradient_checkpointing": False, "save_strategy": "no",
             "logging_steps": 50, "learning_rate": 1e-3, "per_device_train_batch_size": 16}
@@ -20,7 +20,7 @@ def train_reward_model(store: Store, data_ref: str, model_path: str, output_dir:
                        trl_overrides: dict[str, Any] | None = None) -> TrainResult:
     """Train the sequence classifier at ``model_path`` to score ``chosen`` above ``rejected``."""
     from transformers import AutoTokenizer
-    from trl import RewardConfig, RewardTrainer
+    RewardConfig, RewardTrainer = import_trl("RewardConfig", "RewardTrainer")
 
     args = build_trl_config(RewardConfig, Path(output_dir).resolve(), DEFAULTS, trl_overrides)
     snap, dataset = load_data(store, data_ref, ("preferences",), "chosen")

@@ -21,7 +21,7 @@ from typing import Any
 
 from factory.store.snapshot import Snapshot
 from factory.store.store import Store
-from trainers.common import TrainResult, build_trl_config, finish, last_checkpoint, load_data
+from trainers.common import TrainResult, build_trl_config, finish, import_trl, last_checkpoint, load_data
 
 R1_DEFAULTS = {"num_train_epochs": 2, "assistant_only_loss": True}
 
@@ -77,7 +77,7 @@ def make_sft_trainer(store: Store, snap_or_ref: str | Snapshot, model_path: str,
                      callbacks: list | None = None):
     """An ``SFTTrainer`` ready to train on the snapshot (no training yet): tests inspect its dataset."""
     from transformers import AutoTokenizer
-    from trl import SFTConfig, SFTTrainer
+    SFTConfig, SFTTrainer = import_trl("SFTConfig", "SFTTrainer")
 
     args = build_trl_config(SFTConfig, Path(output_dir).resolve(), {**R1_DEFAULTS, **(defaults or {})}, trl_overrides)
     snap, dataset = load_data(store, snap_or_ref, ("sft_samples",), "messages")

