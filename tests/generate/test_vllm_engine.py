@@ -162,3 +162,37 @@ def test_cli_generate_with_vllm_resumes_after_kill9(tmp_path, vllm_lm_dir):
     assert all(r["seed"] == sample_seed(3, r["problem_id"], 0) + r["sample_idx"] for r in rows)
     assert all(0 < r["completion_tokens"] <= 24 for r in rows)
     assert snap.manifest["generation"]["options"]["enforce_eager"] is True
+
+
+# -- a builder on the real engine's output ------------------------------------------------------
+
+def test_reasoning_builder_on_the_real_engine(tmp_path, vllm_lm_dir):
+    """`factory build reasoning --backend vllm --model DIR`: real tokenization, finishes and tags, end to end.
+
+    The tiny model is random, so every sample is rejected: the build still exits 0, publishes its
+    rejects with the reasons, and the rollouts (real vLLM output) answer SQL.
+    """
+    from factory.api.build import run_build
+
+    root = tmp_path / "store"
+    store = Store(root)
+    run_build(store, "problems", {"n": 30, "seed": 0})
+    run_build(store, "curated", {"decontaminate_against": ["procedural-heldout"], "heldout_n": 10})
+    cmd = [sys.executable, "-c", "from factory.cli.app import app; app(prog_name='factory')", "--store", str(root),
+           "build", "reasoning", "--backend", "vllm", "--model", str(vllm_lm_dir), "--set", "target=8",
+           "--set", "generate.max_tokens=16", "--set", "generate.samples_per_prompt=2",
+           "--runtime", "max_model_len=512", "--runtime", f"kv_cache_memory_bytes={256 << 20}", "--quiet"]
+    res = subprocess.run(cmd, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    reasoning = store.get("reasoning")
+    assert reasoning.num_rows == 0 and sum(reasoning.manifest["rejects"].values()) > 0
+    assert "top reject reasons" in " ".join(res.stdout.split())
+    import duckdb
+
+    rollouts = store.get("reasoning-rollouts")
+    files = [str(f) for f in rollouts.files()]
+    backend, finishes, tokens, rows = duckdb.sql(
+        "select list(distinct backend), list(distinct finish_reason), sum(completion_tokens), count(*) "
+        f"from read_parquet({files!r})").fetchall()[0]
+    assert backend == ["vllm"] and set(finishes) <= {"stop", "length"} and rows > 0 and 0 < tokens <= 16 * rows
