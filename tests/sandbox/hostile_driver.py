@@ -23,7 +23,8 @@ from factory.rewards.base import Verdict
 from factory.rewards.code_reward import grade_code_batch
 from factory.sandbox.runner import SandboxConfig, run_program, sandbox_info
 
-CFG = SandboxConfig(timeout_s=1.5, cpu_s=1, memory_mb=256, max_output_bytes=1_000_000, max_procs=8)
+# 4 s of wall time: a loaded CI machine (vLLM tests beside) must not turn a slow start into a failed "later row"
+CFG = SandboxConfig(timeout_s=4, cpu_s=1, memory_mb=256, max_output_bytes=1_000_000, max_procs=8)
 PWNED_TESTS = {"style": "stdio", "cases": [{"input": "", "output": "PWNED\n"}]}
 ADD = "a, b = map(int, input().split())\nprint(a + b)\n"
 ADD_TESTS = {"style": "stdio", "cases": [{"input": "1 2\n", "output": "3\n"}]}
