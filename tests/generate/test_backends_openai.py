@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from factory.generate.backends.base import Request, SamplingParams, make_backend, sample_seed
+from factory.generate.backends.openai_compat import OpenAICompatBackend
 from tests.support.backend_fixtures import Faults, stub_server, tiny_hf_backend, tiny_lm_dir  # noqa: F401 (fixtures)
 
 GREEDY = SamplingParams(n=1, temperature=0, max_tokens=6)
@@ -77,6 +78,16 @@ def test_429_retry_after_is_honoured(stub_server):
     assert [c.status for c in stub_server.calls] == [429, 429, 200]
     assert all(b - a >= 0.2 for a, b in zip(times, times[1:]))  # waited at least Retry-After
     assert backend.stats()["retries"] == 2
+
+
+def test_a_huge_retry_after_is_capped(stub_server):
+    stub_server.faults = Faults(rate_limit_first=1, retry_after="3600")  # "come back in an hour"
+    backend = client(stub_server, max_retry_after_s=0.3)
+    sample = backend.generate([chat("busy?")], GREEDY)[0][0]
+    assert sample.error is None and [c.status for c in stub_server.calls] == [429, 200]
+    gap = stub_server.calls[1].t - stub_server.calls[0].t
+    assert 0.3 <= gap < 60  # waited the cap, not the server's hour
+    assert OpenAICompatBackend("m")._delay(0, 3600.0) <= 300 * 1.1  # the default cap: five minutes
 
 
 def test_5xx_and_timeouts_are_retried(stub_server, tiny_hf_backend):

@@ -56,6 +56,8 @@ class OpenAICompatBackend(Backend):
         max_retries: retries after the first attempt before a request ends as an error.
         backoff_base_s: first backoff delay; doubles per retry, with jitter.
         backoff_max_s: cap on a computed backoff delay (a server's ``Retry-After`` wins).
+        max_retry_after_s: cap on a server's ``Retry-After``: a proxy answering "retry in an hour"
+            must not park every in-flight row for an hour; past the cap the row retries sooner.
         price_per_mtok_in: USD per million prompt tokens, for ``stats()["cost_usd"]``.
         price_per_mtok_out: USD per million completion tokens.
         extra_body: extra JSON fields for every request (e.g. ``{"top_k": 20}``).
@@ -68,6 +70,7 @@ class OpenAICompatBackend(Backend):
     def __init__(self, model: str, *, base_url: str = "http://localhost:8000/v1",
                  api_key: str | None = None, api_key_file: str | None = None, max_concurrency: int = 64, timeout_s: float = 600.0,
                  max_retries: int = 6, backoff_base_s: float = 1.0, backoff_max_s: float = 60.0,
+                 max_retry_after_s: float = 300.0,
                  price_per_mtok_in: float = 0.0, price_per_mtok_out: float = 0.0,
                  extra_body: dict[str, Any] | None = None, max_connect_failures: int = 8) -> None:
         if max_concurrency < 1:
@@ -84,6 +87,7 @@ class OpenAICompatBackend(Backend):
         self.model, self.base_url = model, base_url.rstrip("/")
         self.max_concurrency, self.timeout_s, self.max_retries = max_concurrency, timeout_s, max_retries
         self.backoff_base_s, self.backoff_max_s = backoff_base_s, backoff_max_s
+        self.max_retry_after_s = max_retry_after_s
         self.price_in, self.price_out = price_per_mtok_in, price_per_mtok_out
         self.extra_body = dict(extra_body or {})
         from factory import settings
@@ -213,7 +217,7 @@ class OpenAICompatBackend(Backend):
         given (plus up to 10% jitter), else exponential backoff with equal jitter."""
         jitter = self._jitter.random()
         if retry_after is not None:
-            return retry_after * (1 + 0.1 * jitter)
+            return min(retry_after, self.max_retry_after_s) * (1 + 0.1 * jitter)
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** attempt)
         return ceiling / 2 + ceiling / 2 * jitter
 
