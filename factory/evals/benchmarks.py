@@ -43,6 +43,7 @@ class Benchmark:
         config: the Hub config (``gpqa_diamond``), if any.
         configs: several Hub configs read one after the other (AIME 2025's two parts).
         revision: Hub revision; pin it for reproducible snapshots.
+        skips: why the converter leaves rows out (years, date windows), for the error when none is left.
     """
 
     name: str
@@ -54,6 +55,7 @@ class Benchmark:
     configs: tuple[str, ...] = ()
     revision: str | None = None
     options: tuple[str, ...] = field(default=())
+    skips: str = ""  # why the converter leaves rows out, for the error when it leaves out all
 
     def converter(self, **options: Any) -> Callable[[dict, Where], dict | None]:
         unknown = sorted(set(options) - set(self.options))
@@ -69,13 +71,14 @@ def _fixed(fn):
 BENCHMARKS: dict[str, Benchmark] = {
     b.name: b
     for b in (
-        Benchmark("aime_2024", "HuggingFaceH4/aime_2024", "train", "math", _fixed(math_sets.aime_2024)),
+        Benchmark("aime_2024", "HuggingFaceH4/aime_2024", "train", "math", _fixed(math_sets.aime_2024),
+                  skips=" as problems of other years"),
         Benchmark("aime_2025", "opencompass/AIME2025", "test", "math", _fixed(math_sets.aime_2025),
-                  configs=("AIME2025-I", "AIME2025-II")),
+                  configs=("AIME2025-I", "AIME2025-II"), skips=" as problems of other years"),
         Benchmark("math_500", "HuggingFaceH4/MATH-500", "test", "math", _fixed(math_sets.math_500)),
         Benchmark("gpqa_diamond", "Idavidrein/gpqa", "train", "choice", _fixed(gpqa.convert), config="gpqa_diamond"),
         Benchmark("livecodebench", "json", "train", "code", livecodebench.LiveCodeBench,
-                  options=("release", "start_date", "end_date")),
+                  options=("release", "start_date", "end_date"), skips=" as outside the release's date window"),
     )
 }
 EVALSETS = BENCHMARKS  # the name decontamination and older configs use
@@ -135,10 +138,12 @@ class BenchmarkSource(Source):
     def problems(self) -> Iterator[dict]:
         """Converted rows (problems columns), in file order; rows a converter skips are left out."""
         seen: dict[str, str] = {}
+        self.skipped = 0
         for file, n, raw in self.rows():
             where = Where(file, n)
             row = self.convert(raw, where)
             if row is None:
+                self.skipped += 1
                 continue
             if row["problem_id"] in seen:
                 raise where.error(f"duplicate id {row['problem_id']!r} (first at {seen[row['problem_id']]})")
@@ -159,11 +164,12 @@ class BenchmarkSource(Source):
         if chunk:
             yield _batch(chunk)
         if total == 0:
+            why = self.spec.skips
             raise SourceError(f"{self.path or self.spec.hub}: no {self.spec.name} problems "
-                              f"(options {self.options or 'none'})")
+                              f"(options {self.options or 'none'}; {self.skipped} rows skipped{why})")
 
 
-_CONVERTER_VERSION = "2.0.0"  # bump when a converter's output can change for the same input
+_CONVERTER_VERSION = "2.1.0"  # bump when a converter's output can change for the same input
 _QUESTION_COLUMNS = ("question_content", "Question", "problem", "Problem", "question")
 
 

@@ -1,11 +1,19 @@
 r"""GPQA-Diamond: lettered options shuffled per question, the gold is the letter, graded by letter.
 
 The card (``Idavidrein/gpqa``, config ``gpqa_diamond``, file ``gpqa_diamond.csv``, split
-``train``) ships ``Question``, ``Correct Answer``, ``Incorrect Answer 1..3``, ``Record ID``,
-``Subdomain``, ``High-level domain`` among some 40 columns. The correct answer is always
+``train``; the same CSV as simple-evals' ``gpqa_diamond.csv``) ships ``Question``, ``Correct Answer``,
+``Incorrect Answer 1..3``, ``Record ID``, ``Subdomain``, ``High-level domain`` among some 40
+columns; cells carry stray spaces and newlines, which are stripped. The correct answer is always
 the first of the four, so the options are put in a per-question order: sorted by
 ``xxh3_64(record id, option index)``, which depends on nothing but the record (no RNG state,
-no Python version), so every run and every machine shows the same prompt.
+no Python version), so every run and every machine shows the same prompt. Copies without
+``Record ID`` (``MaxLSB/gpqa-fr`` keeps only the question and answer columns) use a hash of
+the question as the id.
+
+Re-packagings with a list of options (``extraordinarylab/gpqa-diamond``: ``question``,
+``choices``, ``answer``, ``answer_index``; ``options`` elsewhere) give the correct option by
+``answer_index`` or ``answer`` (a letter, or the option's text); their list goes through the
+same per-question order, so a copy that left the correct option in one place is shuffled too.
 
 Grading is by letter, never by the math grader (which would compare ``\boxed{B}`` symbolically
 or read a boxed formula as the answer). :func:`extract_choice` takes, in order of trust:
@@ -59,11 +67,54 @@ def shuffled_options(record_id: str, options: Sequence[str]) -> list[int]:
     return sorted(range(len(options)), key=lambda i: xxhash.xxh3_64_intdigest(f"{record_id}\0{i}".encode()))
 
 
+_LIST_COLUMNS = ("choices", "options")
+
+
+def _record_id(row: dict[str, Any], question: str, where: Where) -> str:
+    for column in ("Record ID", "id"):
+        if row.get(column) is not None and str(row[column]).strip():
+            return text(row, column, where, ints=True).strip()
+    return "gpqa-" + xxhash.xxh3_64_hexdigest(" ".join(question.split()).encode())
+
+
+def _listed(row: dict[str, Any], where: Where) -> list[str]:
+    """A re-packaging's options, the correct one first (as in the original CSV)."""
+    column = next(c for c in _LIST_COLUMNS if c in row)
+    options = row[column]
+    if isinstance(options, str):
+        try:
+            options = json.loads(options)
+        except json.JSONDecodeError:
+            raise where.error(f"column {column!r} is neither a list nor a JSON list of options") from None
+    if not isinstance(options, list) or len(options) != 4 or not all(isinstance(o, str) and o.strip() for o in options):
+        raise where.error(f"column {column!r} must hold 4 non-empty option strings, got {str(options)[:120]}")
+    options = [o.strip() for o in options]
+    index = row.get("answer_index")
+    if isinstance(index, str) and index.strip().isdigit():  # a CSV copy
+        index = int(index)
+    if index is None:
+        gold = text(row, "answer", where, ints=True).strip()
+        letter = gold.strip("() .").upper()
+        if len(letter) == 1 and letter in LETTERS:
+            index = LETTERS.index(letter)
+        elif gold in options:
+            index = options.index(gold)
+        else:
+            raise where.error(f"column 'answer' is {gold[:60]!r}: not a letter A-D nor one of the options")
+    if type(index) is not int or not 0 <= index < 4:
+        raise where.error(f"column 'answer_index' is {index!r}, expected 0-3")
+    return [options[index]] + [o for i, o in enumerate(options) if i != index]
+
+
 def convert(row: dict[str, Any], where: Where) -> dict[str, Any]:
     """One GPQA row as a problems row: the prompt lists A-D, ``answer`` is the correct letter."""
-    question = text(row, "Question", where)
-    record_id = text(row, "Record ID", where)
-    options = [text(row, c, where).strip() for c in _OPTION_COLUMNS]
+    if "Question" not in row and "question" in row and any(c in row for c in _LIST_COLUMNS):
+        question = text(row, "question", where)
+        options = _listed(row, where)
+    else:
+        question = text(row, "Question", where)
+        options = [text(row, c, where).strip() for c in _OPTION_COLUMNS]
+    record_id = _record_id(row, question, where)
     order = shuffled_options(record_id, options)
     shown = {LETTERS[pos]: options[i] for pos, i in enumerate(order)}
     gold = LETTERS[order.index(0)]

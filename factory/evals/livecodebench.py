@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import io
 import json
 import pickle
@@ -93,8 +94,8 @@ def decode_private_tests(cell: str) -> list:
         return []
     if cell[0] in "[{":
         return json.loads(cell)
-    try:
-        packed = base64.b64decode(cell.encode("ascii"), validate=True)
+    try:  # a re-export may wrap the base64 text; LiveCodeBench's own reader ignores that too
+        packed = base64.b64decode("".join(cell.split()).encode("ascii"), validate=True)
         inflater = zlib.decompressobj()
         raw = inflater.decompress(packed, MAX_DECODED_BYTES)
         if inflater.unconsumed_tail:
@@ -126,7 +127,7 @@ def to_tests(cases: list[dict], func_name: str | None, where: Where) -> dict:
     if not (isinstance(func_name, str) and func_name.isidentifier()):
         raise where.error(f"column 'metadata' has no func_name for functional tests (got {func_name!r})")
     try:
-        calls = [{"args": [json.loads(line) for line in c["input"].split("\n")] if c["input"] else [],
+        calls = [{"args": [json.loads(line) for line in c["input"].split("\n") if line.strip()],
                   "expected": json.loads(c["output"])} for c in cases]
     except json.JSONDecodeError as e:
         raise where.error(f"a functional test is not newline-separated JSON ({e.msg})") from None
@@ -174,16 +175,19 @@ class LiveCodeBench:
         return date[: len(first)] >= first and date[: len(last)] <= last
 
     def __call__(self, row: dict[str, Any], where: Where) -> dict[str, Any] | None:
-        qid = text(row, "question_id", where)
-        date = text(row, "contest_date", where)
+        qid = text(row, "question_id", where, ints=True)
+        date = _date(row, where)
         if not self.in_window(date):
             return None
         question = text(row, "question_content", where)
         public = _cases(_json_cell(row, "public_test_cases", where), "public_test_cases", where)
-        try:
-            private = decode_private_tests(text(row, "private_test_cases", where, required=False) or "")
-        except (ValueError, UnsafePickle) as e:
-            raise where.error(f"column 'private_test_cases' cannot be decoded: {e}") from None
+        if isinstance(row.get("private_test_cases"), list):  # a copy that stored the decoded list
+            private = row["private_test_cases"]
+        else:
+            try:
+                private = decode_private_tests(text(row, "private_test_cases", where, required=False) or "")
+            except (ValueError, UnsafePickle) as e:
+                raise where.error(f"column 'private_test_cases' cannot be decoded: {e}") from None
         private = _cases(private, "private_test_cases", where)
         meta = _json_cell(row, "metadata", where) if row.get("metadata") else {}
         if not isinstance(meta, dict):
@@ -197,6 +201,15 @@ class LiveCodeBench:
                 "tests": json.dumps(tests, ensure_ascii=False), "domain": "code", "language": "en",
                 "source": "livecodebench", "difficulty": DIFFICULTY.get(label or ""),
                 "metadata": json.dumps(info, ensure_ascii=False)}
+
+
+def _date(row: dict[str, Any], where: Where) -> str:
+    """``contest_date`` as ISO text: the files hold a string, but the Hub's JSON loader (pyarrow)
+    and Parquet copies turn it into a timestamp."""
+    value = row.get("contest_date")
+    if isinstance(value, (datetime.datetime, datetime.date)):
+        return value.isoformat()
+    return text(row, "contest_date", where).strip()
 
 
 def _json_cell(row: dict[str, Any], column: str, where: Where) -> Any:
