@@ -10,8 +10,11 @@ JSON string; ``func_name`` for functional problems). Releases are cumulative fil
 
 Tests become ``{"style": "stdio", "cases": [{input, output}]}`` or, for functional problems,
 ``{"style": "call", "fn_name": …, "cases": [{args, expected}]}``, where ``args`` are the
-newline-separated JSON values of ``input`` and ``expected`` is the JSON of ``output`` — as
-LiveCodeBench's own runner reads them.
+newline-separated JSON values of ``input`` (blank lines, such as a trailing newline, skipped)
+and ``expected`` is the JSON of ``output`` — as LiveCodeBench's own runner reads them — and
+both carry :data:`PRELUDE`, the imports that runner gives every program. ``contest_date`` is
+ISO text in the files but a timestamp once the Hub's JSON loader or a Parquet copy has read it;
+both are accepted.
 
 The pickle is hostile input like any downloaded file: :func:`decode_private_tests` unpickles
 with a :class:`PlainUnpickler` that resolves no global at all, so ``__reduce__`` tricks
@@ -38,6 +41,14 @@ RELEASES: dict[str, tuple[tuple[str, ...], str, str]] = {
     for n, end in ((1, "2024-03"), (2, "2024-05"), (3, "2024-07"), (4, "2024-09"), (5, "2025-01"), (6, "2025-04"))
 }
 DIFFICULTY = {"easy": 1, "medium": 3, "hard": 5}
+# LiveCodeBench's runner (lcb_runner/evaluation/testing_util.py) runs every program, stdin and
+# functional alike, after star- and plain imports of these modules and a raised recursion limit,
+# so a LeetCode answer that uses ``List``, ``heapq`` or ``defaultdict`` without importing them
+# passes there; the tests carry the same prelude so it passes here too.
+_IMPLICIT = ("string", "re", "datetime", "collections", "heapq", "bisect", "copy", "math", "random",
+             "statistics", "itertools", "functools", "operator", "io", "sys", "json")
+PRELUDE = ("".join(f"from {m} import *\n" for m in (*_IMPLICIT, "builtins", "typing"))
+           + "".join(f"import {m}\n" for m in _IMPLICIT) + "sys.setrecursionlimit(50000)\n")
 MAX_DECODED_BYTES = 1 << 30  # a zlib bomb stops here
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -123,7 +134,8 @@ def to_tests(cases: list[dict], func_name: str | None, where: Where) -> dict:
     if len(kinds) != 1:
         raise where.error(f"mixes test types {sorted(kinds)}; a problem is either stdin or functional")
     if kinds == {"stdin"}:
-        return {"style": "stdio", "cases": [{"input": c["input"], "output": c["output"]} for c in cases]}
+        return {"style": "stdio", "cases": [{"input": c["input"], "output": c["output"]} for c in cases],
+                "prelude": PRELUDE}
     if not (isinstance(func_name, str) and func_name.isidentifier()):
         raise where.error(f"column 'metadata' has no func_name for functional tests (got {func_name!r})")
     try:
@@ -131,7 +143,7 @@ def to_tests(cases: list[dict], func_name: str | None, where: Where) -> dict:
                   "expected": json.loads(c["output"])} for c in cases]
     except json.JSONDecodeError as e:
         raise where.error(f"a functional test is not newline-separated JSON ({e.msg})") from None
-    return {"style": "call", "fn_name": func_name, "cases": calls}
+    return {"style": "call", "fn_name": func_name, "cases": calls, "prelude": PRELUDE}
 
 
 def prompt_for(question: str, starter_code: str | None) -> str:

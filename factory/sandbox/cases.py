@@ -29,6 +29,7 @@ class TestSpec:
     expected: list  # stdout strings, or JSON values (check: None)
     fn_name: str | None = None  # call: the function; check: the entry point passed to check()
     check: str | None = None  # check: the test program (HumanEval ``def check(candidate)``, MBPP asserts)
+    prelude: str | None = None  # source run before the program, in its scope (a benchmark's implicit imports)
 
 
 def _load(tests: Any) -> dict:
@@ -66,14 +67,16 @@ def parse_tests(tests: Any) -> TestSpec:
         tests: ``{"style": "stdio", "cases": [{"input", "output"}, …]}``,
             ``{"style": "call", "fn_name": …, "cases": [{"args": […], "expected": …}, …]}`` or
             ``{"style": "check", "check": "def check(candidate): …", "entry_point": …}`` (HumanEval;
-            without ``entry_point``, top-level asserts as in MBPP).
+            without ``entry_point``, top-level asserts as in MBPP). stdio and call tests may carry a
+            ``prelude``: source run before the program in its scope, for a benchmark whose own
+            runner gives every program implicit imports (LiveCodeBench: ``from typing import *`` …).
 
     Returns:
         The parsed spec.
 
     Raises:
         MalformedTests: bad JSON, unknown style, missing or empty cases, bad case fields, a check
-            program that does not parse.
+            program that does not parse, a prelude that is not text.
 
     >>> parse_tests('{"style": "stdio", "cases": [{"input": "1 2\\\\n", "output": "3\\\\n"}]}').inputs
     ['1 2\\n']
@@ -82,6 +85,9 @@ def parse_tests(tests: Any) -> TestSpec:
     style = tests.get("style")
     if style not in STYLES:
         raise MalformedTests(f"unknown tests style {style!r}; expected one of {STYLES}")
+    prelude = tests.get("prelude")
+    if prelude is not None and not isinstance(prelude, str):
+        raise MalformedTests(f"'prelude' must be Python source text, got {type(prelude).__name__}")
     if style == "check":
         return _parse_check(tests)
     fn_name = tests.get("fn_name")
@@ -92,7 +98,7 @@ def parse_tests(tests: Any) -> TestSpec:
         raise MalformedTests("tests have no 'cases' (a non-empty list is required)")
     pairs = [_case(style, i, case) for i, case in enumerate(cases)]
     inputs, expected = [p[0] for p in pairs], [p[1] for p in pairs]
-    return TestSpec(style, inputs, expected, fn_name if style == "call" else None)
+    return TestSpec(style, inputs, expected, fn_name if style == "call" else None, prelude=prelude or None)
 
 
 def _parse_check(tests: dict) -> TestSpec:
@@ -111,6 +117,33 @@ def _parse_check(tests: dict) -> TestSpec:
     if entry is None and not any(isinstance(n, ast.Assert) for n in ast.walk(tree)):
         raise MalformedTests("check-style tests without an 'entry_point' need top-level asserts (MBPP style)")
     return TestSpec("check", [None], [None], entry, source)
+
+
+def with_prelude(code: str, prelude: str | None) -> str:
+    """``code`` with ``prelude`` inserted after its docstring and ``__future__`` imports (which must
+    come first), so the program runs as it would under a runner that prepends the prelude.
+
+    >>> with_prelude("from __future__ import annotations\nx: List[int] = []\n", "from typing import *")
+    'from __future__ import annotations\nfrom typing import *\nx: List[int] = []\n'
+    """
+    if not prelude:
+        return code
+    try:
+        body = ast.parse(code).body
+    except SyntaxError:
+        return code  # it fails as itself
+    after = 0
+    for i, node in enumerate(body):
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            after = node.end_lineno or node.lineno
+        elif not (i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                  and isinstance(node.value.value, str)):
+            break
+    lines = code.splitlines(keepends=True)
+    head = "".join(lines[:after])
+    if head and not head.endswith("\n"):
+        head += "\n"
+    return head + prelude.rstrip("\n") + "\n" + "".join(lines[after:])
 
 
 def humaneval_tests(record: dict) -> dict:

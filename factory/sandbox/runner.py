@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from factory.sandbox.cases import MalformedTests, call_matches, check_passed, parse_tests, stdio_matches
+from factory.sandbox.cases import (
+    MalformedTests,
+    call_matches,
+    check_passed,
+    parse_tests,
+    stdio_matches,
+    with_prelude,
+)
 from factory.sandbox.process import CaseRun, execute
 from schemas.verdict import Verdict
 
@@ -202,7 +209,7 @@ def run_tests(code: str, tests: Any, config: SandboxConfig | None = None) -> Tes
     except MalformedTests as exc:
         return TestReport(Verdict.UNVERIFIABLE, 0, 0, "invalid_tests", str(exc))
     total = len(spec.inputs)
-    run = execute(code, spec.style, spec.inputs, config, spec.fn_name, spec.check)
+    run = execute(with_prelude(code, spec.prelude), spec.style, spec.inputs, config, spec.fn_name, spec.check)
     if run.unavailable:
         return TestReport(Verdict.UNVERIFIABLE, 0, total, "sandbox_unavailable",
                           _unavailable_line(run.unavailable))
