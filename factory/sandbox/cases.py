@@ -120,7 +120,7 @@ def _parse_check(tests: dict) -> TestSpec:
 
 
 def with_prelude(code: str, prelude: str | None) -> str:
-    """``code`` with ``prelude`` inserted after its docstring and ``__future__`` imports (which must
+    r"""``code`` with ``prelude`` inserted after its docstring and ``__future__`` imports (which must
     come first), so the program runs as it would under a runner that prepends the prelude.
 
     >>> with_prelude("from __future__ import annotations\nx: List[int] = []\n", "from typing import *")
