@@ -6,7 +6,9 @@ AIME layouts (dataset cards; the first whose columns a row has is used):
   same columns but no ``year`` and holds AIME 2022-2024 (90 rows); ``yentinglin/aime_2025`` too.
 - ``Maxwell-Jia/AIME_2024`` (parquet): ``ID`` (``2024-I-1``), ``Problem``, ``Solution``, ``Answer`` int64.
 - ``MathArena/aime_2025`` (parquet, split ``train``): ``problem_idx`` int64, ``problem``, ``answer``
-  (int64 in some MathArena sets, string in others), ``problem_type``.
+  (int64 in some MathArena sets, string in others), ``problem_type``. MathArena's per-part sets
+  (``aime_2024_I``, ``aime_2024_II``) both number from 1, so a part named in the file's path
+  goes into the id (``aime_2024-II-1``).
 - ``di-zhang-fdu/AIME_1983_2024`` (CSV): ``ID`` (``1983-1``), ``Year``, ``Problem Number``, ``Question``,
   ``Answer``, ``Part``: every year since 1983.
 - ``opencompass/AIME2025`` (JSONL, configs ``AIME2025-I`` / ``AIME2025-II``, split ``test``):
@@ -41,6 +43,7 @@ _AIME = {  # layout -> (id column or None, prompt column, answer column)
     "opencompass/AIME2025": (None, "question", "answer"),
 }
 _AIME_REQUIRED = {name: tuple(c for c in cols if c) for name, cols in _AIME.items()}
+_PART_IN_PATH = re.compile(r"aime_?\d{4}[_-](I{1,2})(?![A-Za-z])", re.I)  # MathArena/aime_2024_II/...
 _URL_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)_AIME")
 _ID_YEAR = re.compile(r"^((?:19|20)\d\d)[-_ ]")
 
@@ -75,13 +78,16 @@ def aime_answer(row: dict[str, Any], column: str, where: Where) -> str:
 
 def _aime(source: str, year: int):
     def convert(row: dict[str, Any], where: Where) -> dict[str, Any] | None:
-        id_col, prompt_col, answer_col = _AIME[layout(row, _AIME_REQUIRED, where)]
+        name = layout(row, _AIME_REQUIRED, where)
+        id_col, prompt_col, answer_col = _AIME[name]
         stated = _row_year(row)
         if stated is not None and stated != year:
             return None  # another year's problem in a many-year copy
         prompt = text(row, prompt_col, where)
         answer = aime_answer(row, answer_col, where)
         pid = text(row, id_col, where, ints=True).strip() if id_col else xxhash.xxh3_64_hexdigest(prompt.encode())
+        if name == "MathArena/aime_2025" and (part := _PART_IN_PATH.search(where.file)):
+            pid = f"{part.group(1).upper()}-{pid}"  # MathArena's per-part sets both count from 1
         meta = {k: row[k] for k in ("url", "year") if row.get(k) is not None}
         return {"problem_id": f"{source}-{pid}", "prompt": prompt, "answer": answer, "domain": "math",
                 "language": "en", "source": source, "metadata": json.dumps(meta) if meta else None}
