@@ -78,7 +78,7 @@ BENCHMARKS: dict[str, Benchmark] = {
         Benchmark("math_500", "HuggingFaceH4/MATH-500", "test", "math", _fixed(math_sets.math_500)),
         Benchmark("gpqa_diamond", "Idavidrein/gpqa", "train", "choice", _fixed(gpqa.convert), config="gpqa_diamond"),
         Benchmark("livecodebench", "json", "train", "code", livecodebench.LiveCodeBench,
-                  options=("release", "start_date", "end_date"), skips=" as outside the release's date window"),
+                  options=("release", "start_date", "end_date"), skips=" as outside the release's files or date window"),
     )
 }
 EVALSETS = BENCHMARKS  # the name decontamination and older configs use

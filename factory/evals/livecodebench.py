@@ -29,6 +29,7 @@ import datetime
 import io
 import json
 import pickle
+import re
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -40,6 +41,8 @@ RELEASES: dict[str, tuple[tuple[str, ...], str, str]] = {
     f"release_v{n}": (tuple("test.jsonl" if i == 1 else f"test{i}.jsonl" for i in range(1, n + 1)), "2023-05", end)
     for n, end in ((1, "2024-03"), (2, "2024-05"), (3, "2024-07"), (4, "2024-09"), (5, "2025-01"), (6, "2025-04"))
 }
+RELEASES["release_latest"] = RELEASES["release_v6"]  # LiveCodeBench's alias for its newest release
+_RELEASE_FILE = re.compile(r"test\d*\.jsonl")
 DIFFICULTY = {"easy": 1, "medium": 3, "hard": 5}
 # LiveCodeBench's runner (lcb_runner/evaluation/testing_util.py) runs every program, stdin and
 # functional alike, after star- and plain imports of these modules and a raised recursion limit,
@@ -161,8 +164,12 @@ def prompt_for(question: str, starter_code: str | None) -> str:
 class LiveCodeBench:
     """The converter for one release and date window (``YYYY-MM`` or ``YYYY-MM-DD``, inclusive).
 
-    Rows outside the window are skipped (``convert`` returns None), so a local copy of all
-    release files gives exactly the chosen release.
+    A release is a set of files, as LiveCodeBench's own loader picks them: rows of a release
+    file (``test.jsonl`` .. ``test6.jsonl``) outside the release are skipped (``convert``
+    returns None), whatever their dates, so a local copy of all release files gives exactly
+    the chosen release. Copies under other names (a Parquet conversion, the Hub rows, already
+    picked by file) fall back to the months the card states for the release. ``start_date`` /
+    ``end_date`` always apply.
     """
 
     release: str = "release_v6"
@@ -186,10 +193,20 @@ class LiveCodeBench:
         first, last = self.window
         return date[: len(first)] >= first and date[: len(last)] <= last
 
+    def selects(self, file: str, date: str) -> bool:
+        """Whether a row of ``file`` dated ``date`` belongs to this release and window."""
+        name = file.replace("\\", "/").rsplit("/", 1)[-1]
+        if _RELEASE_FILE.fullmatch(name):
+            if name not in self.files:
+                return False
+            first, last = self.start_date or "", self.end_date or "9999"
+            return date[: len(first)] >= first and date[: len(last)] <= last
+        return self.in_window(date)
+
     def __call__(self, row: dict[str, Any], where: Where) -> dict[str, Any] | None:
         qid = text(row, "question_id", where, ints=True)
         date = _date(row, where)
-        if not self.in_window(date):
+        if not self.selects(where.file, date):
             return None
         question = text(row, "question_content", where)
         public = _cases(_json_cell(row, "public_test_cases", where), "public_test_cases", where)

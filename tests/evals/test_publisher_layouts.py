@@ -250,6 +250,22 @@ def test_lcb_through_the_hub_json_loader_gets_timestamps(tmp_path, monkeypatch):
     assert via_hub == local and len(local) == 5
 
 
+def test_lcb_release_is_its_files_whatever_the_dates(tmp_path):
+    """LiveCodeBench's loader picks release_vN as test.jsonl .. testN.jsonl, not by date: a row of
+    test4.jsonl dated after the card's last month for v4 is still in v4, and test5.jsonl is not."""
+    late = dict(_lcb_lines()[0], question_id="late_v4", contest_date="2024-10-05T00:00:00")
+    early = dict(_lcb_lines()[0], question_id="early_v1", contest_date="2023-04-30T00:00:00")
+    _jsonl(tmp_path / "test.jsonl", [early])
+    _jsonl(tmp_path / "test4.jsonl", [late])
+    _jsonl(tmp_path / "test5.jsonl", [dict(_lcb_lines()[1], question_id="v5_only")])
+    ids = lambda **o: [r["problem_id"] for r in _rows("livecodebench", tmp_path, **o)]  # noqa: E731
+    assert ids(release="release_v4") == ["early_v1", "late_v4"]
+    assert ids(release="release_latest") == ids() == ["early_v1", "late_v4", "v5_only"]
+    assert ids(release="release_v4", start_date="2024-10") == ["late_v4"]  # explicit dates still cut
+    with pytest.raises(SourceError, match=r"3 rows skipped as outside the release's files or date window"):
+        _rows("livecodebench", tmp_path, release="release_v4", end_date="2023-01")
+
+
 def test_lcb_parquet_copy_with_timestamp_dates_and_integer_ids(tmp_path):
     rows = _lcb_lines()
     for r in rows:
