@@ -10,7 +10,8 @@ AIME layouts (dataset cards; the first whose columns a row has is used):
   (``aime_2024_I``, ``aime_2024_II``) both number from 1, so a part named in the file's path
   goes into the id (``aime_2024-II-1``).
 - ``di-zhang-fdu/AIME_1983_2024`` (CSV): ``ID`` (``1983-1``), ``Year``, ``Problem Number``, ``Question``,
-  ``Answer``, ``Part``: every year since 1983.
+  ``Answer``, ``Part``: every year since 1983 (``active-reasoning/AIME`` re-serves it as parquet with
+  ``problem``, ``answer``).
 - ``opencompass/AIME2025`` (JSONL, configs ``AIME2025-I`` / ``AIME2025-II``, split ``test``):
   ``question``, ``answer``; no id, so the id is a hash of the question.
 
@@ -40,6 +41,7 @@ _AIME = {  # layout -> (id column or None, prompt column, answer column)
     "Maxwell-Jia/AIME_2024": ("ID", "Problem", "Answer"),
     "MathArena/aime_2025": ("problem_idx", "problem", "answer"),
     "di-zhang-fdu/AIME_1983_2024": ("ID", "Question", "Answer"),
+    "active-reasoning/AIME (its parquet re-serving)": ("ID", "problem", "answer"),
     "opencompass/AIME2025": (None, "question", "answer"),
 }
 _AIME_REQUIRED = {name: tuple(c for c in cols if c) for name, cols in _AIME.items()}

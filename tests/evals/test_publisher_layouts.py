@@ -114,6 +114,10 @@ def test_di_zhang_fdu_csv_of_every_year_since_1983(tmp_path):
         out.writerow(["2024-II-2", "2024", "2", "A list of positive integers...", "236", "II"])
     rows = _rows("aime_2024", path)
     assert [(r["problem_id"], r["answer"]) for r in rows] == [("aime_2024-2024-II-1", "73"), ("aime_2024-2024-II-2", "236")]
+    lower = _parquet(tmp_path / "active" / "train.parquet", {  # active-reasoning/AIME: its parquet, lower-case
+        "ID": ["1983-1", "2024-II-1"], "Year": pa.array([1983, 2024], pa.int64()),
+        "Problem Number": pa.array([1, 1], pa.int64()), "Part": ["", "II"], "problem": ["P", "Q"], "answer": ["60", "073"]})
+    assert [(r["problem_id"], r["answer"]) for r in _rows("aime_2024", lower)] == [("aime_2024-2024-II-1", "73")]
 
 
 def test_opencompass_jsonl_with_integer_answers(tmp_path):
