@@ -134,6 +134,8 @@ def _cases(tests: Any, column: str, where: Where) -> list[dict]:
 def to_tests(cases: list[dict], func_name: str | None, where: Where) -> dict:
     """LiveCodeBench cases as the project's tests value (see the module docstring)."""
     kinds = {c["testtype"] for c in cases}
+    if not kinds:
+        raise where.error("columns 'public_test_cases' and 'private_test_cases' hold no tests")
     if len(kinds) != 1:
         raise where.error(f"mixes test types {sorted(kinds)}; a problem is either stdin or functional")
     if kinds == {"stdin"}:

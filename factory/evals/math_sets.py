@@ -116,7 +116,7 @@ def _level(row: dict[str, Any], where: Where) -> int | None:
 def math_500(row: dict[str, Any], where: Where) -> dict[str, Any]:
     """MATH-500: ``level`` is the problems ``difficulty`` (1-5); ``subject`` goes to metadata."""
     prompt = text(row, "problem", where)
-    answer = text(row, "answer", where)
+    answer = text(row, "answer", where, ints=True)  # a JSON re-export may hold 60, not "60"
     uid = text(row, "unique_id", where)
     level = _level(row, where)
     meta = {"subject": row["subject"]} if row.get("subject") else None

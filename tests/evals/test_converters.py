@@ -137,6 +137,7 @@ def _lcb_row(**changes):
     ({"metadata": "{}", "public_test_cases": json.dumps([{"input": "1", "output": "1", "testtype": "functional"}]),
       "private_test_cases": "[]"}, "no func_name"),
     ({"question_content": None}, "column 'question_content' is empty"),
+    ({"public_test_cases": "[]", "private_test_cases": "[]"}, "hold no tests"),
 ])
 def test_malformed_livecodebench_row_names_file_row_and_column(tmp_path, changes, message):
     bad = tmp_path / "test.jsonl"
