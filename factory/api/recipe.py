@@ -23,6 +23,13 @@ from factory.api.build import BuildOptions, run_build
 from factory.errors import FactoryError
 from factory.store.store import Store
 
+CORPUS: dict[str, Any] = {
+    "kinds": {"qa": 0.95, "equations": 0.03, "general": 0.02},
+    "styles": {"prose": 0.72, "direct": 0.03, "tagged": 0.15, "readable": 0.10},
+    "contexts": {"bare": 0.4, "chat": 0.2, "r1_zero_chat": 0.3, "cold_start_few_shot_tiny": 0.1},
+    "slip_rate": 0.05,
+}
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -33,19 +40,25 @@ class Preset:
     problems: int = 6_000
     heldout_n: int = 100
     corpus_docs: int = 20_000
+    # pretrain-corpus options: worked solutions dominate (a direct "The answer is N" teaches guessing),
+    # few slips (the base must learn the arithmetic before RL can reward it)
+    corpus: dict[str, Any] = field(default_factory=lambda: dict(CORPUS))
     cold_start_prompts: int = 400
     reasoning_prompts: int = 400
     non_reasoning: int = 300
     samples: int = 4  # per prompt, in cold start and rejection sampling
+    difficulty_prompts: int = 256  # prompts whose pass rate each difficulty stage measures (k = group)
     # --- models: (hidden, layers, heads); head dim >= 32 for vLLM on CPU
-    base: tuple[int, int, int] = (64, 2, 2)
+    base: tuple[int, int, int] = (128, 4, 4)
     student: tuple[int, int, int] = (32, 2, 1)
     reward_model: tuple[int, int, int] = (32, 2, 1)
     vocab: int = 2048
     # --- training (pretraining: 16 blocks of 256 tokens per step)
-    pretrain_steps: int = 300
+    pretrain_steps: int = 600
     student_steps: int = 150
     pretrain_lr: float = 3e-3
+    # "answers": loss only after the last assistant turn's opening (the question's digits are noise to predict)
+    pretrain_loss: str = "answers"
     sft_lr: float = 1e-3
     sft_epochs: float = 2.0
     grpo_steps: int = 40
@@ -57,8 +70,9 @@ class Preset:
     # --- evaluation (R1: k samples at temperature 0.6, top-p 0.95)
     eval_k: int = 4
     seed: int = 0
-    # --- smoke only: the scripted teacher writes cold start and rejection samples, because a model
-    # trained for a few steps writes nothing the correctness filters keep (the plumbing is what is tested)
+    # --- smoke only: the scripted teacher writes cold start and rejection samples (and stands in for the
+    # policy in the difficulty stages), because a model trained for a few steps writes nothing the
+    # correctness filters keep (the plumbing is what is tested)
     teacher: str | None = None
 
 
@@ -71,7 +85,7 @@ RUNTIME_DEFAULTS: dict[str, dict[str, Any]] = {
 PRESETS = {
     "full": Preset("full"),
     "smoke": Preset("smoke", problems=800, heldout_n=16, corpus_docs=300, cold_start_prompts=24, reasoning_prompts=24,
-                    non_reasoning=24, samples=2, base=(64, 2, 2), vocab=600, pretrain_steps=3, student_steps=3, sft_epochs=1.0,
+                    non_reasoning=24, samples=2, difficulty_prompts=24, base=(64, 2, 2), vocab=600, pretrain_steps=3, student_steps=3, sft_epochs=1.0,
                     grpo_steps=1, group=4, grpo_batch=8, completion_tokens=24, rm_steps=2, eval_k=2,
                     teacher="scripted-teacher"),
 }

@@ -19,6 +19,7 @@ from factory.rewards.scoring import ScoreConfig
 HELDOUT = "procedural-heldout"
 TASK = {"tasks": "add_sub", "languages": "en", "code_share": 0.0}  # what a from-scratch model learns on 2 cores
 HELDOUT_CONFIG = {"heldout_seed": 12345, "heldout_options": TASK}
+R1_ZERO_TEMPLATE = "r1_zero_chat"
 
 
 def _gen(ctx: RecipeContext, model: str, template: str, *, n: int, temperature: float = 0.6,
@@ -60,12 +61,38 @@ def curated(ctx: RecipeContext) -> str:
 
 
 def corpus(ctx: RecipeContext) -> str:
-    return ctx.build("pretrain-corpus", {"n_docs": ctx.preset.corpus_docs, "seed": ctx.preset.seed},
+    return ctx.build("pretrain-corpus", {"n_docs": ctx.preset.corpus_docs, "seed": ctx.preset.seed, **ctx.preset.corpus},
                      parents={"curated": ctx.out("curated")})
 
 
+def difficulty(policy: str, template: str):
+    """The `difficulty` builder under ``policy``: k = group samples of each prompt at GRPO's temperature (1.0).
+
+    The RL stage after it keeps only prompts the policy solves sometimes (``0 < n_correct < k``):
+    a group whose k rewards are equal has zero advantage and teaches GRPO nothing. Prompts are
+    rendered with the RL stage's own ``template``, so the pass rate is the one GRPO will see.
+    """
+    def run(ctx: RecipeContext) -> str:
+        from pipelines.difficulty import Config
+
+        p = ctx.preset
+        gen = _gen(ctx, ctx.out(policy), template, n=p.group, temperature=1.0, limit=p.difficulty_prompts,
+                   teacher_options={"wrong_rate": 0.5})
+        return ctx.build("difficulty", Config(generate=gen, policy_revision=policy), name=f"difficulty-{policy}",
+                         parents={"curated": ctx.out("curated")}, backend=gen.backend)
+    return run
+
+
+def _by_pass_rate(ctx: RecipeContext, table_stage: str) -> dict[str, Any]:
+    """The RL prompt builders' filter: the pinned difficulty table, default predicate, unmeasured prompts dropped."""
+    return {"enabled": True, "table": ctx.out(table_stage), "keep_unmeasured": False}
+
+
 def r1_zero_prompts(ctx: RecipeContext) -> str:
-    return ctx.build("r1-zero", {"domains": ["math"]}, parents={"curated": ctx.out("curated")})
+    """R1-Zero's template as a chat turn (the form the corpus and the eval use), curated by the base's pass rate."""
+    return ctx.build("r1-zero", {"domains": ["math"], "template": R1_ZERO_TEMPLATE,
+                                 "difficulty": _by_pass_rate(ctx, "difficulty-base")},
+                     parents={"curated": ctx.out("curated")})
 
 
 def cold_start(ctx: RecipeContext) -> str:
@@ -84,8 +111,9 @@ def cold_start(ctx: RecipeContext) -> str:
 
 def reasoning_prompts(ctx: RecipeContext) -> str:
     """The R1-Zero prompts again, as chat turns: after SFT the policy answers chat prompts (R1 §2.3.2)."""
-    return ctx.build("r1-zero", {"domains": ["math"], "template": "chat"}, name="reasoning-rl-prompts",
-                     parents={"curated": ctx.out("curated")})
+    return ctx.build("r1-zero", {"domains": ["math"], "template": "chat",
+                                 "difficulty": _by_pass_rate(ctx, "difficulty-sft-cold-start")},
+                     name="reasoning-rl-prompts", parents={"curated": ctx.out("curated")})
 
 
 def reasoning(ctx: RecipeContext) -> str:
@@ -115,7 +143,8 @@ def preference_pairs(ctx: RecipeContext) -> str:
 
 
 def rl_mix(ctx: RecipeContext) -> str:
-    return ctx.build("rl-mix", {"domains": ["math"], "general_share": 0.3},
+    return ctx.build("rl-mix", {"domains": ["math"], "general_share": 0.3,
+                                "difficulty": _by_pass_rate(ctx, "difficulty-sft-mix-base")},
                      parents={"curated": ctx.out("curated"), "non-reasoning": ctx.out("non-reasoning")})
 
 
@@ -138,7 +167,8 @@ def _pretrain(ctx: RecipeContext, stage: str, shape: tuple[int, int, int], steps
     init = init_model(tok_dir, ctx.work / "init" / stage, hidden=hidden, layers=layers, heads=heads, seed=p.seed)
     overrides = {"max_steps": steps, "per_device_train_batch_size": 16, "learning_rate": p.pretrain_lr,
                  "seed": p.seed, "run_name": f"recipe-{p.name}-{stage}"}
-    return str(train_pretrain(ctx.store, ctx.out("corpus"), str(init), ctx.model_dir(stage), overrides).output_dir)
+    return str(train_pretrain(ctx.store, ctx.out("corpus"), str(init), ctx.model_dir(stage), overrides,
+                              loss_on=p.pretrain_loss).output_dir)
 
 
 def _grpo(ctx: RecipeContext, stage: str, data: str, model: str, rewards: str, **kw: Any) -> str:
@@ -188,28 +218,34 @@ def evaluate(model_stage: str, template: str):
 
 MODELS = [
     Stage("base", ("corpus",), lambda c: _pretrain(c, "base", c.preset.base, c.preset.pretrain_steps),
-          "pretrain the base from scratch on the corpus", "r1_zero_chat"),
+          "pretrain the base from scratch on the corpus", R1_ZERO_TEMPLATE),
     Stage("student-base", ("corpus", "base"), lambda c: _pretrain(c, "student-base", c.preset.student,
                                                                       c.preset.student_steps),
-          "pretrain the smaller student base", "r1_zero_chat"),
+          "pretrain the smaller student base", R1_ZERO_TEMPLATE),
     Stage("r1-zero", ("r1-zero-prompts", "base"),
           lambda c: _grpo(c, "r1-zero", "r1-zero-prompts", "base", "accuracy,format"),
-          "R1-Zero: GRPO of the base on r1-zero, rule rewards only (accuracy + format)", "r1_zero_chat"),
+          "R1-Zero: GRPO of the base on r1-zero, rule rewards only (accuracy + format)", R1_ZERO_TEMPLATE),
 ]
 STAGES: list[Stage] = [
     Stage("problems", (), problems, "procedural add/sub problems"),
     Stage("curated", ("problems",), curated, "dedup + decontaminate against the held-out set"),
     Stage("corpus", ("curated",), corpus, "procedural pretraining corpus"),
     *MODELS[:2],
-    Stage("r1-zero-prompts", ("curated",), r1_zero_prompts, "R1-Zero RL prompts"),
+    Stage("difficulty-base", ("curated", "base"), difficulty("base", R1_ZERO_TEMPLATE),
+          "pass rates of the R1-Zero prompts under the base"),
+    Stage("r1-zero-prompts", ("curated", "difficulty-base"), r1_zero_prompts,
+          "R1-Zero RL prompts the base solves sometimes"),
     MODELS[2],
     Stage("student-rl", ("r1-zero-prompts", "student-base"),
           lambda c: _grpo(c, "student-rl", "r1-zero-prompts", "student-base", "accuracy,format"),
-          "the student trained by RL alone (GRPO on r1-zero), to compare with distilling it", "r1_zero_chat"),
+          "the student trained by RL alone (GRPO on r1-zero), to compare with distilling it", R1_ZERO_TEMPLATE),
     Stage("cold-start", ("r1-zero", "curated"), cold_start, "cold start: few-shot prompting of the R1-Zero model"),
     Stage("sft-cold-start", ("cold-start", "base"), lambda c: _sft(c, "sft-cold-start", "cold-start", "base"),
           "SFT of the base on the cold start", "chat"),
-    Stage("reasoning-rl-prompts", ("curated",), reasoning_prompts, "reasoning RL prompts (chat)"),
+    Stage("difficulty-sft-cold-start", ("curated", "sft-cold-start"), difficulty("sft-cold-start", "chat"),
+          "pass rates of the reasoning RL prompts under the cold-start SFT model"),
+    Stage("reasoning-rl-prompts", ("curated", "difficulty-sft-cold-start"), reasoning_prompts,
+          "reasoning RL prompts (chat) the cold-start model solves sometimes"),
     Stage("reasoning-rl", ("reasoning-rl-prompts", "sft-cold-start"),
           lambda c: _grpo(c, "reasoning-rl", "reasoning-rl-prompts", "sft-cold-start", "accuracy,language"),
           "reasoning RL: GRPO, accuracy + language consistency", "chat"),
@@ -220,7 +256,10 @@ STAGES: list[Stage] = [
           "SFT of the base for 2 epochs on the mix", "chat"),
     Stage("preference-pairs", ("non-reasoning",), preference_pairs, "preference pairs for the reward model"),
     Stage("reward-model", ("preference-pairs", "corpus"), reward_model, "reward model from scratch (Bradley-Terry)"),
-    Stage("rl-mix", ("curated", "non-reasoning"), rl_mix, "all-scenario RL prompts"),
+    Stage("difficulty-sft-mix-base", ("curated", "sft-mix-base"), difficulty("sft-mix-base", "chat"),
+          "pass rates of the all-scenario RL prompts under the SFT-mix model"),
+    Stage("rl-mix", ("curated", "non-reasoning", "difficulty-sft-mix-base"), rl_mix,
+          "all-scenario RL prompts (reasoning ones the SFT-mix model solves sometimes)"),
     Stage("all-scenario", ("rl-mix", "sft-mix-base", "reward-model"),
           lambda c: _grpo(c, "all-scenario", "rl-mix", "sft-mix-base", "accuracy,language",
                           reward_model=c.out("reward-model")),

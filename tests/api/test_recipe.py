@@ -1,8 +1,8 @@
 """`factory recipe --preset smoke`: every R1 stage through the builders and trainers, end to end, with lineage.
 
-The smoke preset trains real (tiny) models for a few steps; its cold start and rejection samples
-come from the scripted teacher (a model trained for 3 steps writes nothing the correctness
-filters keep). Everything else — pretraining from scratch, GRPO with rollout logging, SFT,
+The smoke preset trains real (tiny) models for a few steps; its cold start and rejection samples,
+and the pass rates that curate every RL prompt set, come from the scripted teacher (a model
+trained for 3 steps writes nothing the correctness filters keep). Everything else — pretraining from scratch, GRPO with rollout logging, SFT,
 the reward model, distillation, and the eval builder generating with every checkpoint — is real.
 """
 
@@ -61,6 +61,24 @@ def test_generated_snapshots_name_their_model_and_lineage_walks_through_models(s
     # eval rollouts -> model sft-cold-start -> cold-start -> ... -> model base -> pretrain-corpus -> problems
     assert f"model:{ctx.outputs['sft-cold-start']}" in refs and f"model:{ctx.outputs['base']}" in refs
     assert ctx.outputs["cold-start"] in refs and ctx.outputs["corpus"] in refs and ctx.outputs["problems"] in refs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("prompts,table,policy", [("r1-zero-prompts", "difficulty-base", "base"),
+                                                  ("reasoning-rl-prompts", "difficulty-sft-cold-start", "sft-cold-start"),
+                                                  ("rl-mix", "difficulty-sft-mix-base", "sft-mix-base")])
+def test_rl_prompts_are_the_ones_the_policy_solves_sometimes(smoke, prompts, table, policy):
+    store, ctx, _ = smoke
+    snap, diff = store.get(ctx.outputs[prompts]), store.get(ctx.outputs[table])
+    assert snap.manifest["parents"]["difficulty"] == diff.ref
+    k = PRESETS["smoke"].group
+    assert diff.manifest["stats"]["k"] == k and diff.num_rows == PRESETS["smoke"].difficulty_prompts
+    assert set(diff.to_arrow().column("policy_revision").to_pylist()) == {policy}
+    rates = dict(zip(*diff.to_arrow().select(["problem_id", "n_correct"]).to_pydict().values()))
+    rows = snap.to_arrow().select(["problem_id", "reward_type"]).to_pylist()
+    rule = {r["problem_id"] for r in rows if r["reward_type"] == "rule"}
+    # exactly the measured prompts with 0 < n_correct < k: unmeasured ones are dropped, not kept
+    assert rule and rule == {i for i, n in rates.items() if 0 < n < k}
 
 
 @pytest.mark.slow
