@@ -22,14 +22,14 @@ HELDOUT_CONFIG = {"heldout_seed": 12345, "heldout_options": TASK}
 R1_ZERO_TEMPLATE = "r1_zero_chat"
 
 
-def _gen(ctx: RecipeContext, model: str, template: str, *, n: int, temperature: float = 0.6,
+def _gen(ctx: RecipeContext, model: str, template: str, *, n: int, temperature: float = 0.6, top_p: float = 0.95,
          backend: str | None = None, limit: int | None = None, teacher_options: dict | None = None) -> GenerateConfig:
     p = ctx.preset
     if p.teacher and teacher_options is not None:  # smoke: the scripted teacher stands in for the checkpoint
         return GenerateConfig(backend="scripted", model=p.teacher, template=template, samples_per_prompt=n,
                               max_tokens=4096, seed=p.seed, limit=limit, backend_options=teacher_options)
     return GenerateConfig(backend=backend or ctx.backend, model=model, template=template, samples_per_prompt=n,
-                          temperature=temperature, top_p=0.95, max_tokens=p.completion_tokens, seed=p.seed,
+                          temperature=temperature, top_p=top_p, max_tokens=p.completion_tokens, seed=p.seed,
                           limit=limit)
 
 
@@ -42,9 +42,10 @@ def _sft_overrides(ctx: RecipeContext, stage: str, epochs: float | None = None) 
 
 
 def _grpo_overrides(ctx: RecipeContext, stage: str) -> dict[str, Any]:
-    """R1's GRPO at toy scale: TRL defaults (rollout temperature 1.0, no KL), a group of ``preset.group``."""
+    """R1's GRPO at toy scale: no KL (TRL's default), a group of ``preset.group``, rollouts at the preset's sampling."""
     p = ctx.preset
     return {"max_steps": p.grpo_steps, "num_generations": p.group, "per_device_train_batch_size": p.grpo_batch,
+            "temperature": p.rollout_temperature, "top_p": p.rollout_top_p,
             "max_completion_length": p.completion_tokens, "learning_rate": p.grpo_lr, "gradient_checkpointing": False,
             "logging_steps": 10, "save_strategy": "no", "seed": p.seed, "run_name": f"recipe-{p.name}-{stage}"}
 
@@ -66,7 +67,7 @@ def corpus(ctx: RecipeContext) -> str:
 
 
 def difficulty(policy: str, template: str):
-    """The `difficulty` builder under ``policy``: k = group samples of each prompt at GRPO's temperature (1.0).
+    """The `difficulty` builder under ``policy``: k = group samples of each prompt, sampled as GRPO's rollouts are.
 
     The RL stage after it keeps only prompts the policy solves sometimes (``0 < n_correct < k``):
     a group whose k rewards are equal has zero advantage and teaches GRPO nothing. Prompts are
@@ -76,8 +77,8 @@ def difficulty(policy: str, template: str):
         from pipelines.difficulty import Config
 
         p = ctx.preset
-        gen = _gen(ctx, ctx.out(policy), template, n=p.group, temperature=1.0, limit=p.difficulty_prompts,
-                   teacher_options={"wrong_rate": 0.5})
+        gen = _gen(ctx, ctx.out(policy), template, n=p.group, temperature=p.rollout_temperature,
+                   top_p=p.rollout_top_p, limit=p.difficulty_prompts, teacher_options={"wrong_rate": 0.5})
         return ctx.build("difficulty", Config(generate=gen, policy_revision=policy), name=f"difficulty-{policy}",
                          parents={"curated": ctx.out("curated")}, backend=gen.backend)
     return run
@@ -102,8 +103,8 @@ def cold_start(ctx: RecipeContext) -> str:
     p = ctx.preset
     score = ScoreConfig(rewards=("accuracy", "format", "language"), format_template="readable",
                         readability=ReadabilityConfig(require_markdown=True, min_language_consistency=None))
-    gen = _gen(ctx, ctx.out("r1-zero"), "cold_start_few_shot_tiny", n=p.samples, temperature=1.0,
-               teacher_options={"style": "readable"})
+    gen = _gen(ctx, ctx.out("r1-zero"), "cold_start_few_shot_tiny", n=p.samples, temperature=p.rollout_temperature,
+               top_p=p.rollout_top_p, teacher_options={"style": "readable"})
     return ctx.build("cold-start", Config(n_prompts=p.cold_start_prompts, target=p.cold_start_prompts, seed=p.seed,
                                           generate=gen, score=score), parents={"curated": ctx.out("curated")},
                      backend=gen.backend)
