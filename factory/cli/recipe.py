@@ -19,7 +19,7 @@ def _log(msg: str) -> None:
 @app.command()
 @friendly
 def recipe(
-    preset: str = typer.Option("full", "--preset", help="full (make recipe, ~30 min on 2 cores) | smoke (minutes)."),
+    preset: str = typer.Option("full", "--preset", help="full (make recipe, ~22 min with 1 thread) | smoke (minutes)."),
     work: Optional[Path] = typer.Option(None, "--work", help="Models and recipe.json (default: STORE/recipe-PRESET)."),
     backend: str = typer.Option("transformers", "--backend", help="Backend of generation stages: vllm | transformers."),
     eval_backend: Optional[str] = typer.Option(None, "--eval-backend", help="Backend of the evals (default: --backend)."),
