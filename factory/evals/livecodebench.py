@@ -192,17 +192,13 @@ class LiveCodeBench:
         return self.start_date or first, self.end_date or last
 
     def in_window(self, date: str) -> bool:
-        first, last = self.window
-        return date[: len(first)] >= first and date[: len(last)] <= last
+        return _within(date, *self.window)
 
     def selects(self, file: str, date: str) -> bool:
         """Whether a row of ``file`` dated ``date`` belongs to this release and window."""
         name = file.replace("\\", "/").rsplit("/", 1)[-1]
-        if _RELEASE_FILE.fullmatch(name):
-            if name not in self.files:
-                return False
-            first, last = self.start_date or "", self.end_date or "9999"
-            return date[: len(first)] >= first and date[: len(last)] <= last
+        if _RELEASE_FILE.fullmatch(name):  # a release file: the file decides, explicit dates still cut
+            return name in self.files and _within(date, self.start_date or "", self.end_date or "9999")
         return self.in_window(date)
 
     def __call__(self, row: dict[str, Any], where: Where) -> dict[str, Any] | None:
@@ -232,6 +228,15 @@ class LiveCodeBench:
                 "tests": json.dumps(tests, ensure_ascii=False), "domain": "code", "language": "en",
                 "source": "livecodebench", "difficulty": DIFFICULTY.get(label or ""),
                 "metadata": json.dumps(info, ensure_ascii=False)}
+
+
+def _within(date: str, first: str, last: str) -> bool:
+    """``first <= date <= last``, each bound compared at its own precision (``2024-03`` holds ``2024-03-31``).
+
+    >>> _within("2024-03-31T12:00:00", "2023-05", "2024-03"), _within("2024-04-01", "", "2024-03")
+    (True, False)
+    """
+    return date[: len(first)] >= first and date[: len(last)] <= last
 
 
 def _date(row: dict[str, Any], where: Where) -> str:

@@ -7,12 +7,9 @@ the Hub's loaders make) and checks what comes out: sources are in /work/reports/
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime
 import json
-import pickle
-import zlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,7 +26,7 @@ from factory.rewards.base import Verdict
 from factory.sandbox.cases import parse_tests, with_prelude
 from factory.sandbox.runner import SandboxConfig, run_tests
 from factory.sources.base import SourceError
-from tests.fixtures.evalsets.make_fixtures import GPQA_COLUMNS
+from tests.fixtures.evalsets.make_fixtures import GPQA_COLUMNS, encode_private
 from tests.support.paths import EVALSET_PATHS as PATHS
 
 
@@ -284,10 +281,6 @@ def test_lcb_parquet_copy_with_timestamp_dates_and_integer_ids(tmp_path):
     assert _rows("livecodebench", numeric)[0]["problem_id"] == "2848"
 
 
-def _encode(tests: list[dict]) -> str:
-    return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(tests)))).decode()
-
-
 LEETCODE_STARTER = "class Solution:\n    def topK(self, nums: List[int], k: int) -> List[int]:\n        "
 LEETCODE_ANSWER = ("class Solution:\n    def topK(self, nums: List[int], k: int) -> List[int]:\n"
                    "        return tuple(heapq.nlargest(k, nums))\n")  # no imports: LiveCodeBench supplies them
@@ -300,7 +293,7 @@ def _leetcode_row() -> dict:
     return {"question_title": "Top K", "question_content": "Return the k largest.", "platform": "leetcode",
             "question_id": "9001", "contest_id": "weekly-contest-999", "contest_date": "2025-03-01T00:00:00",
             "starter_code": LEETCODE_STARTER, "difficulty": "medium", "public_test_cases": json.dumps(public),
-            "private_test_cases": _encode(private), "metadata": json.dumps({"func_name": "topK"})}
+            "private_test_cases": encode_private(private), "metadata": json.dumps({"func_name": "topK"})}
 
 
 def test_lcb_functional_tests_split_like_lcb_and_judge_like_its_runner(tmp_path):

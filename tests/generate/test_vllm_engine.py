@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -188,8 +189,6 @@ def test_reasoning_builder_on_the_real_engine(tmp_path, vllm_lm_dir):
     reasoning = store.get("reasoning")
     assert reasoning.num_rows == 0 and sum(reasoning.manifest["rejects"].values()) > 0
     assert "top reject reasons" in " ".join(res.stdout.split())
-    import duckdb
-
     rollouts = store.get("reasoning-rollouts")
     files = [str(f) for f in rollouts.files()]
     backend, finishes, tokens, rows = duckdb.sql(
