@@ -10,17 +10,19 @@ fixed order where the first reason wins and later checks run only on rows still 
 from __future__ import annotations
 
 import re
-import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
+
+from isal import isal_zlib
 
 from factory.rewards.base import broadcast, completion_texts, split_think
 from factory.rewards.format_reward import readable_format_ok
 from factory.rewards.language import is_language_consistent, language_consistency
 
-READABILITY_VERSION = "1.1.0"
-"""Enters the id of every scored snapshot (readability_issue); 1.1.0: bad_format (R1's readable format required)."""
+READABILITY_VERSION = "1.2.0"
+"""Enters the id of every scored snapshot (readability_issue); 1.1.0: bad_format (R1's readable format
+required); 1.2.0: the tail ratio is ISA-L deflate level 1 (4x faster than zlib level 6, ratios 0.00-0.02 higher)."""
 
 _BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _FENCED = re.compile(r"^[ \t]*(?:```|~~~).*?(?:^[ \t]*(?:```|~~~)[ \t]*$|\Z)", re.DOTALL | re.MULTILINE)
@@ -31,7 +33,8 @@ _MARKDOWN = re.compile(
     re.MULTILINE,
 )
 _MIN_LINE_CHARS = 20  # keep in step with the line_repeats help; shorter lines ("Wait.", "So:") repeat in healthy CoT
-_MIN_COMPRESS_CHARS = 1024  # below this, zlib's overhead hides any repetition
+_MIN_COMPRESS_CHARS = 1024  # below this, deflate's overhead hides any repetition
+_DEFLATE_LEVEL = 1  # ISA-L level 1: ~15 µs per 4 KB tail, where zlib level 6 took ~65 µs (the readability check's largest cost)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class ReadabilityConfig:
     require_markdown: bool = field(default=False, metadata={"help": "drop summaries without markdown (cold start)"})
     # ---- degeneration
     line_repeats: int | None = field(default=10, metadata={"help": "drop when a 20+ char line occurs this often"})
-    min_compression_ratio: float | None = field(default=0.1, metadata={"help": "drop when the tail zlib ratio is lower"})
+    min_compression_ratio: float | None = field(default=0.1, metadata={"help": "drop when the tail deflate ratio is lower"})
     # ---- language
     min_language_consistency: float | None = field(
         default=0.95, metadata={"help": "drop CoT with a lower target-language word share (R1 §2.3.2)"})
@@ -106,7 +109,7 @@ def _tail_compression_ratio(text: str, window: int) -> float:
     data = text[-window:].encode("utf-8")
     if len(data) < _MIN_COMPRESS_CHARS:
         return 1.0
-    return len(zlib.compress(data, 6)) / len(data)
+    return len(isal_zlib.compress(data, _DEFLATE_LEVEL)) / len(data)
 
 
 def repetition(texts: Sequence[Any], *, line_repeats: int | None = 10, min_compression_ratio: float | None = 0.1,
@@ -114,9 +117,10 @@ def repetition(texts: Sequence[Any], *, line_repeats: int | None = 10, min_compr
     """"repetition" for degenerate, looping outputs.
 
     Two cheap signals: one line (>= 20 chars) occurring ``line_repeats`` times, or the last
-    ``window`` characters compressing (zlib) below ``min_compression_ratio``. Loops usually
-    start late and run to the token limit, hence the tail. Measured ratios: 29 package
-    READMEs 0.24-0.52 (median 0.43), a templated case analysis 0.16, a loop 0.02.
+    ``window`` characters compressing (deflate, ISA-L level 1) below ``min_compression_ratio``.
+    Loops usually start late and run to the token limit, hence the tail. Measured ratios: the
+    4 KB tails of 62 package READMEs 0.21-0.53 (median 0.43; zlib level 6: 0.20-0.52), a
+    templated case analysis 0.16 (zlib level 6), a 48-char line looping 0.02 (both).
 
     >>> repetition(["Let me think about the sum of the series again.\\n" * 12, "A normal answer."])
     ['repetition', None]
