@@ -1,6 +1,6 @@
 """The per-completion text graders (format, language, readability) fanned out over worker processes.
 
-Why: these graders are regex and zlib work in Python, ~450 µs per 3.8k-character completion,
+Why: these graders are regex and deflate work in Python, ~300 µs per 3.8k-character completion,
 and a batch's distinct completions share nothing, so they split cleanly across cores while the
 parent grades accuracy (which shares work across rows and stays in one process). Workers are
 plain ``python -c`` subprocesses on inherited pipes, as in ``math_pool``: safe with threads and
