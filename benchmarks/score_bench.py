@@ -50,7 +50,10 @@ def make_table(rows: int, seed: int = 0) -> pa.Table:
         if rng.random() < 0.10:  # ~10% of CoTs switch language mid-way
             cut = c.find("</think>")
             insert = " ".join(rng.choice(ZH) for _ in range(12))
-            completions[i] = c[:cut // 2] + insert + c[cut // 2:] if cut > 0 else c + insert
+            # at a sentence end: planted inside a $...$ span it would be notation, rightly not counted
+            dot = c.rfind(". ", 0, cut // 2) if cut > 0 else -1
+            at = dot + 2 if dot >= 0 else (cut // 2 if cut > 0 else len(c))
+            completions[i] = c[:at] + insert + " " + c[at:]
             mixed.append(True)
         else:
             mixed.append(False)
