@@ -51,8 +51,11 @@ def make_table(rows: int, seed: int = 0) -> pa.Table:
             cut = c.find("</think>")
             insert = " ".join(rng.choice(ZH) for _ in range(12))
             # at a sentence end: planted inside a $...$ span it would be notation, rightly not counted
-            dot = c.rfind(". ", 0, cut // 2) if cut > 0 else -1
-            at = dot + 2 if dot >= 0 else (cut // 2 if cut > 0 else len(c))
+            if cut > 0:
+                dot = c.rfind(". ", 0, cut // 2)
+                at = dot + 2 if dot >= 0 else cut // 2
+            else:
+                at = len(c)
             completions[i] = c[:at] + insert + " " + c[at:]
             mixed.append(True)
         else:
