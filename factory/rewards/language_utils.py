@@ -270,7 +270,17 @@ def looks_like(words: list[str], language: str, *, min_own: float = 0.2, max_for
         return False
     # own words weigh 1 and foreign ones 2**20, so one C-level pass counts both
     n_own, n_foreign = _split(sum(map(weights.get, map(str.lower, words), repeat(0))))
-    return n_own >= min_own * len(words) and n_foreign <= max(1, max_foreign * len(words))
+    return gate_passes(len(words), n_own, n_foreign, min_own=min_own, max_foreign=max_foreign, min_words=min_words)
+
+
+def gate_passes(n_words: int, n_own: int, n_foreign: int, *, min_own: float = 0.2, max_foreign: float = 0.01,
+                min_words: int = 20) -> bool:
+    """``looks_like``'s verdict from its counts (the compiled text kernel counts them itself).
+
+    >>> gate_passes(40, 12, 1), gate_passes(40, 12, 2), gate_passes(19, 19, 0)
+    (True, False, False)
+    """
+    return n_words >= min_words and n_own >= min_own * n_words and n_foreign <= max(1, max_foreign * n_words)
 
 
 def _split(total: int) -> tuple[int, int]:

@@ -18,7 +18,7 @@ from isal import isal_zlib
 
 from factory.rewards.base import broadcast, completion_texts, split_think
 from factory.rewards.format_reward import readable_format_ok
-from factory.rewards.language import is_language_consistent, language_consistency
+from factory.rewards.language import KERNEL_MIN_TEXTS, is_language_consistent, language_consistency
 
 READABILITY_VERSION = "1.2.0"
 """Enters the id of every scored snapshot (readability_issue); 1.1.0: bad_format (R1's readable format
@@ -78,12 +78,29 @@ def long_paragraph(texts: Sequence[Any], max_chars: int = 2000) -> list[str | No
     >>> long_paragraph(["short.\\n\\nshort too.", "x" * 2001])
     [None, 'long_paragraph']
     """
+    texts = completion_texts(texts)
+    return _long_paragraph(texts, _line_stats(texts)[1], max_chars)
+
+
+def _long_paragraph(texts: list[str], longest_known: list[int], max_chars: int) -> list[str | None]:
     out: list[str | None] = []
-    for text in completion_texts(texts):
-        prose = _FENCED.sub("\n\n", text) if "``" in text or "~~" in text else text
-        longest = max(map(len, _BLANK_LINE.split(prose)), default=0)
+    for text, longest in zip(texts, longest_known):
+        if longest < 0:
+            prose = _FENCED.sub("\n\n", text) if "``" in text or "~~" in text else text
+            longest = max(map(len, _BLANK_LINE.split(prose)), default=0)
         out.append("long_paragraph" if longest > max_chars else None)
     return out
+
+
+def _line_stats(texts: list[str]) -> tuple[list[int], list[int]]:
+    """(max line repeats, longest paragraph) per text from the compiled kernel for a large batch;
+    -1 where the caller computes it in Python (every row of a small batch)."""
+    if len(texts) < KERNEL_MIN_TEXTS:
+        return [-1] * len(texts), [-1] * len(texts)
+    from factory.rewards.text_kernel import line_stats
+
+    stats = line_stats(texts, _MIN_LINE_CHARS)
+    return stats[:, 0].tolist(), stats[:, 1].tolist()
 
 
 def code_block_in_cot(texts: Sequence[Any]) -> list[str | None]:
@@ -125,9 +142,16 @@ def repetition(texts: Sequence[Any], *, line_repeats: int | None = 10, min_compr
     >>> repetition(["Let me think about the sum of the series again.\\n" * 12, "A normal answer."])
     ['repetition', None]
     """
+    texts = completion_texts(texts)
+    repeats = _line_stats(texts)[0] if line_repeats is not None else [0] * len(texts)
+    return _repetition(texts, repeats, line_repeats, min_compression_ratio, window)
+
+
+def _repetition(texts: list[str], repeats: list[int], line_repeats: int | None, min_compression_ratio: float | None,
+                window: int = 4096) -> list[str | None]:
     out: list[str | None] = []
-    for text in completion_texts(texts):
-        looping = (line_repeats is not None and _max_line_repeats(text) >= line_repeats) or (
+    for text, n in zip(texts, repeats):
+        looping = (line_repeats is not None and (n if n >= 0 else _max_line_repeats(text)) >= line_repeats) or (
             min_compression_ratio is not None and _tail_compression_ratio(text, window) < min_compression_ratio)
         out.append("repetition" if looping else None)
     return out
@@ -199,9 +223,19 @@ def _take(values: Sequence[Any] | None, rows: list[int]) -> list[Any] | None:
     return None if values is None else [values[i] for i in rows]
 
 
-def _checks(config: ReadabilityConfig, languages: list[Any], token_counts: Sequence[int] | None) -> list[Check]:
-    """``(texts, row indices) -> reasons`` in first-reason-wins order: cheap, decisive checks first."""
+def _checks(config: ReadabilityConfig, languages: list[Any], token_counts: Sequence[int] | None,
+            texts: list[str]) -> list[Check]:
+    """``(texts, row indices) -> reasons`` in first-reason-wins order: cheap, decisive checks first.
+
+    The line checks (repeats, paragraphs) share one kernel pass over the whole batch, made lazily."""
     c = config
+    stats: list[tuple[list[int], list[int]]] = []
+
+    def line_stat(column: int, rows: list[int]) -> list[int]:
+        if not stats:
+            stats.append(_line_stats(texts))
+        return [stats[0][column][i] for i in rows]
+
     checks: list[Check] = []
     if c.max_chars is not None or c.max_tokens is not None:
         checks.append(lambda t, rows: too_long(t, c.max_chars, _take(token_counts, rows), c.max_tokens))
@@ -210,14 +244,14 @@ def _checks(config: ReadabilityConfig, languages: list[Any], token_counts: Seque
     if c.require_format:
         checks.append(lambda t, rows: bad_format(t))
     if c.line_repeats is not None or c.min_compression_ratio is not None:
-        checks.append(lambda t, rows: repetition(t, line_repeats=c.line_repeats,
-                                                 min_compression_ratio=c.min_compression_ratio))
+        checks.append(lambda t, rows: _repetition(t, line_stat(0, rows) if c.line_repeats is not None else
+                                                  [0] * len(rows), c.line_repeats, c.min_compression_ratio))
     if c.min_language_consistency is not None:
         checks.append(lambda t, rows: mixed_language(t, _take(languages, rows), c.min_language_consistency))
     if c.drop_code_in_cot:
         checks.append(lambda t, rows: code_block_in_cot(t))
     if c.max_paragraph_chars is not None:
-        checks.append(lambda t, rows: long_paragraph(t, c.max_paragraph_chars))
+        checks.append(lambda t, rows: _long_paragraph(t, line_stat(1, rows), c.max_paragraph_chars))
     if c.require_markdown:
         checks.append(lambda t, rows: missing_markdown(t))
     return checks
@@ -253,7 +287,7 @@ def readability_reasons(texts: Sequence[Any], config: ReadabilityConfig | None =
     if config.max_tokens is not None and (token_counts is None or len(token_counts) != n):
         raise ValueError("max_tokens needs token_counts=… with one count per text")
     reasons: list[str | None] = [None] * n
-    for check in _checks(config, broadcast(languages, n, "languages"), token_counts):
+    for check in _checks(config, broadcast(languages, n, "languages"), token_counts, texts):
         rows = [i for i, r in enumerate(reasons) if r is None]
         if not rows:
             break

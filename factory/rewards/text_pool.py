@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Sequence
 
+import numpy as np
+
 from factory.rewards.format_reward import format_ok
 from factory.rewards.language import language_consistency
 from factory.rewards.readability import readability_reasons
@@ -73,8 +75,11 @@ class TextPool:
         self._lock = threading.Lock()
 
     def submit(self, texts: Sequence[str], languages: Sequence[str | None],
-               templates: Sequence[str | None] | None, job: TextJob) -> "Pending":
+               templates: Sequence[str | None] | None, job: TextJob, *, parent_share: float = 1.0) -> "Pending":
         """Hand all but the first chunk to the workers now; ``Pending.result()`` grades the rest here.
+
+        ``parent_share`` sizes the parent's chunk against one worker's: below 1 when the parent
+        has other work meanwhile (scoring grades accuracy there), so both finish together.
 
         The pool is held from ``submit`` to ``result`` (its pipes carry one batch at a time), so
         the caller must always call ``result()``, also when it fails in between.
@@ -83,7 +88,9 @@ class TextPool:
         try:
             n = len(texts)
             live = self._live() if self.workers >= 1 and n >= INLINE_BELOW else []
-            bounds = [n * k // (len(live) + 1) for k in range(len(live) + 2)]
+            weights = [parent_share if live else 1.0] + [1.0] * len(live)
+            edges = np.cumsum([0.0] + weights) / sum(weights)
+            bounds = [int(round(n * x)) for x in edges]
             args = [(texts[lo:hi], languages[lo:hi], None if templates is None else templates[lo:hi], job)
                     for lo, hi in zip(bounds, bounds[1:])]
             items: list[tuple[Any, tuple]] = [(None, args[0])]
