@@ -76,6 +76,22 @@ def split_think(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
+_LAST_THINK_END = re.compile(r".*</think>", re.IGNORECASE | re.DOTALL)  # greedy: backtracks from the end
+_NON_SPACE = re.compile(r"\S")
+
+
+def has_summary(text: str) -> bool:
+    """``split_think(text)[1] != ""``, without lower-casing or slicing the reasoning.
+
+    >>> has_summary("<think>a</think> 4"), has_summary("<think>a</THINK>  "), has_summary("no markers")
+    (True, False, False)
+    """
+    if _R1_SPECIAL in text:
+        return bool(split_think(text)[1])
+    m = _LAST_THINK_END.match(text)
+    return m is not None and _NON_SPACE.search(text, m.end()) is not None
+
+
 def broadcast(value: Any, n: int, name: str) -> list[Any]:
     """Accept a per-row list or a single value for a column; error clearly on a length mismatch."""
     if value is None:

@@ -11,6 +11,7 @@ inside the think block and must not contain ``<think>`` itself.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 from factory.rewards.base import completion_texts
@@ -47,14 +48,15 @@ def r1_zero_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
     """
     if not _tag_counts_are(text, think_prefilled, _TAGS):
         return False
-    parts = _think_frame(text, think_prefilled)
-    if parts is None:
+    frame = _think_frame(text, think_prefilled)
+    if frame is None:
         return False
-    reasoning, rest = parts
-    a, b = rest.find(_A_OPEN), rest.find(_A_CLOSE)
-    if a < 0 or b < a or not _blank(rest[:a]) or not _blank(rest[b + len(_A_CLOSE):]):
+    start, end = frame
+    rest = end + len(_CLOSE)
+    a, b = text.find(_A_OPEN, rest), text.find(_A_CLOSE, rest)
+    if a < 0 or b < a or _has_text(text, rest, a) or _has_text(text, b + len(_A_CLOSE)):
         return False
-    return bool(reasoning.strip() and rest[a + len(_A_OPEN):b].strip())
+    return _has_text(text, start, end) and _has_text(text, a + len(_A_OPEN), b)
 
 
 def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
@@ -77,16 +79,21 @@ def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
                 and "</think>" not in text and bool(reasoning.strip()) and bool(summary.strip()))
     if not _tag_counts_are(text, think_prefilled, _TAGS[:2]):
         return False
-    parts = _think_frame(text, think_prefilled)
-    return bool(parts and parts[0].strip() and parts[1].strip())
+    frame = _think_frame(text, think_prefilled)
+    return frame is not None and _has_text(text, *frame) and _has_text(text, frame[1] + len(_CLOSE))
 
 
-def _blank(text: str) -> bool:
-    return not text or text.isspace()
+_NON_SPACE = re.compile(r"\S")  # re's \S is "not str.isspace()": what strip() would keep
 
 
-def _think_frame(text: str, think_prefilled: bool) -> tuple[str, str] | None:
-    """(reasoning, rest) when only whitespace precedes ``<think>`` (or it is prefilled) and ``</think>`` follows.
+def _has_text(text: str, start: int, end: int | None = None) -> bool:
+    """``text[start:end].strip() != ""``, without copying the slice (a CoT is ~4k characters)."""
+    return _NON_SPACE.search(text, start, len(text) if end is None else end) is not None
+
+
+def _think_frame(text: str, think_prefilled: bool) -> tuple[int, int] | None:
+    """(reasoning start, ``</think>`` index) when only whitespace precedes ``<think>`` (or it is
+    prefilled) and ``</think>`` follows.
 
     Called once each tag is known to occur exactly once, so plain ``str.find`` decides what a
     lazy ``\s*<think>(.*?)</think>`` fullmatch would, at memchr speed instead of ~30 ns a char.
@@ -94,13 +101,13 @@ def _think_frame(text: str, think_prefilled: bool) -> tuple[str, str] | None:
     start = 0
     if not think_prefilled:
         k = text.find(_OPEN)
-        if k < 0 or not _blank(text[:k]):
+        if k < 0 or _has_text(text, 0, k):
             return None
         start = k + len(_OPEN)
     end = text.find(_CLOSE, start)
     if end < 0:
         return None
-    return text[start:end], text[end + len(_CLOSE):]
+    return start, end
 
 
 def auto_template(text: str, prompt_template: str | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from isal import isal_zlib
 
-from factory.rewards.base import broadcast, completion_texts, split_think
+from factory.rewards.base import broadcast, completion_texts, has_summary, split_think
 from factory.rewards.format_reward import readable_format_ok
 from factory.rewards.language import KERNEL_MIN_TEXTS, is_language_consistent, language_consistency
 
@@ -181,7 +181,7 @@ def missing_summary(texts: Sequence[Any]) -> list[str | None]:
     >>> missing_summary(["<think>a</think> The answer is 4.", "<think>a</think>  ", "no reasoning markers"])
     [None, 'missing_summary', 'missing_summary']
     """
-    return [None if split_think(t)[1] else "missing_summary" for t in completion_texts(texts)]
+    return [None if has_summary(t) else "missing_summary" for t in completion_texts(texts)]
 
 
 def bad_format(texts: Sequence[Any]) -> list[str | None]:
