@@ -76,6 +76,10 @@ def split_think(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
+KERNEL_MIN_TEXTS = 256
+"""Batches this large go through the compiled kernel (``text_kernel``: language, line and format
+checks); smaller ones are not worth loading it (~0.5 s once per process, from numba's disk cache)."""
+
 _LAST_THINK_END = re.compile(r".*</think>", re.IGNORECASE | re.DOTALL)  # greedy: backtracks from the end
 _NON_SPACE = re.compile(r"\S")
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from factory.rewards.base import completion_texts
+from factory.rewards.base import KERNEL_MIN_TEXTS, completion_texts
 
 FORMAT_GRADER_VERSION = "1.1.0"  # 1.1.0: auto reads R1-Zero outputs by their prompt template
 
@@ -136,11 +136,31 @@ def format_ok(texts: Sequence[Any], template: str = "auto", prompt_templates: Se
         raise ValueError(f"template={template!r}: choose auto, r1_zero or readable")
     texts = completion_texts(texts)
     prompts = prompt_templates if prompt_templates is not None else [None] * len(texts)
+    if len(texts) >= KERNEL_MIN_TEXTS:
+        return _compiled_format_ok(texts, template, prompts, think_prefilled)
+    return [_format_one(text, prompt, template, think_prefilled) for text, prompt in zip(texts, prompts)]
+
+
+def _format_one(text: str, prompt: str | None, template: str, think_prefilled: bool) -> bool:
+    use = auto_template(text, prompt) if template == "auto" else template
+    check = r1_zero_format_ok if use == "r1_zero" else readable_format_ok
+    return check(text, think_prefilled=think_prefilled)
+
+
+def _compiled_format_ok(texts: list[str], template: str, prompts: Sequence[str | None],
+                        think_prefilled: bool) -> list[bool]:
+    """``format_ok`` from one kernel pass per text (tag counts and first positions, blank checks);
+    texts with ``|special_token|`` take the Python checks."""
+    from factory.rewards.text_kernel import ANSWER_TAG, R1_ZERO_OK, READABLE_OK, SPECIAL, format_facts
+
     out = []
-    for text, prompt in zip(texts, prompts):
-        use = auto_template(text, prompt) if template == "auto" else template
-        check = r1_zero_format_ok if use == "r1_zero" else readable_format_ok
-        out.append(check(text, think_prefilled=think_prefilled))
+    for text, prompt, facts in zip(texts, prompts, format_facts(texts, think_prefilled).tolist()):
+        if facts[SPECIAL]:
+            out.append(_format_one(text, prompt, template, think_prefilled))
+            continue
+        # auto_template reads the text only for an answer tag, which the kernel counted
+        use = auto_template("<answer>" if facts[ANSWER_TAG] else "", prompt) if template == "auto" else template
+        out.append(bool(facts[R1_ZERO_OK] if use == "r1_zero" else facts[READABLE_OK]))
     return out
 
 

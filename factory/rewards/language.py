@@ -37,7 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from factory.rewards.base import broadcast, completion_text, split_think
+from factory.rewards.base import KERNEL_MIN_TEXTS, broadcast, completion_text, split_think
 from factory.rewards.language_utils import (
     CLOSE_VARIANTS,
     LANGUAGE_SCRIPT,
@@ -202,11 +202,6 @@ def language_consistency(texts: Sequence[Any], languages: Sequence[str | None] |
         return _compiled_consistency(strs, langs)
     scores = [consistency(t, lang) for t, lang in zip(strs, langs)]
     return np.array([math.nan if s is None else s for s in scores], dtype=np.float32)
-
-
-KERNEL_MIN_TEXTS = 256
-"""Batches this large go through the compiled kernel (``text_kernel``); smaller ones are not
-worth loading it (~0.5 s once per process, from numba's on-disk cache)."""
 
 
 def _compiled_consistency(texts: list[str], languages: list[Any]) -> np.ndarray:

@@ -16,9 +16,9 @@ from typing import Any, Callable, Sequence
 
 from isal import isal_zlib
 
-from factory.rewards.base import broadcast, completion_texts, has_summary, split_think
-from factory.rewards.format_reward import readable_format_ok
-from factory.rewards.language import KERNEL_MIN_TEXTS, is_language_consistent, language_consistency
+from factory.rewards.base import KERNEL_MIN_TEXTS, broadcast, completion_texts, has_summary, split_think
+from factory.rewards.format_reward import format_ok
+from factory.rewards.language import is_language_consistent, language_consistency
 
 READABILITY_VERSION = "1.2.0"
 """Enters the id of every scored snapshot (readability_issue); 1.1.0: bad_format (R1's readable format
@@ -193,7 +193,7 @@ def bad_format(texts: Sequence[Any]) -> list[str | None]:
     >>> bad_format(["<think>a</think> It is **4**.", "<think>a</think><think>b</think> It is **4**."])
     [None, 'bad_format']
     """
-    return [None if readable_format_ok(t) else "bad_format" for t in completion_texts(texts)]
+    return [None if ok else "bad_format" for ok in format_ok(texts, "readable")]
 
 
 def missing_markdown(texts: Sequence[Any]) -> list[str | None]:

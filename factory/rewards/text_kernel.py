@@ -629,6 +629,99 @@ def line_stats(texts: Sequence[str], min_line_chars: int) -> np.ndarray:
     return out
 
 
+# ---------------------------------------------------------------- format facts (format_reward)
+
+_TAG_BYTES = ("<think>", "</think>", "<answer>", "</answer>", "|special_token|")
+READABLE_OK, R1_ZERO_OK, ANSWER_TAG, SPECIAL = range(4)
+
+
+@njit(cache=True, nogil=True)
+def _at_bytes(data, i, e, tags, t):
+    m = tags[t, 0]
+    if i + m > e:
+        return False
+    for k in range(m):
+        if data[i + k] != tags[t, k + 1]:
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def _has_text(data, flags, a, b):
+    """Whether the UTF-8 bytes data[a:b] hold a character that is not ``str.isspace()``."""
+    while a < b:
+        c, w = _char_at(data, a)
+        if not _is_space(flags, c):
+            return True
+        a += w
+    return False
+
+
+@njit(cache=True, nogil=True)
+def _format_row(data, s, e, flags, tags, prefilled, out):
+    """``readable_format_ok`` / ``r1_zero_format_ok`` of one row, on its bytes (tags are ASCII,
+    so a byte match is a character match); SPECIAL rows are left to Python."""
+    count = np.zeros(4, np.int64)
+    first = np.full(4, -1, np.int64)
+    i = s
+    while i < e:
+        c = data[i]
+        if c == 60:
+            for t in range(4):
+                if _at_bytes(data, i, e, tags, t):
+                    if first[t] < 0:
+                        first[t] = i
+                    count[t] += 1
+                    break
+        elif c == 124 and _at_bytes(data, i, e, tags, 4):
+            out[SPECIAL] = 1
+            return
+        i += 1
+    out[ANSWER_TAG] = count[2] + count[3] > 0
+    if count[0] != (0 if prefilled else 1) or count[1] != 1:
+        return
+    start = s
+    if not prefilled:
+        if _has_text(data, flags, s, first[0]):
+            return
+        start = first[0] + 7
+    end = first[1]
+    if end < start or not _has_text(data, flags, start, end):
+        return
+    rest = end + 8
+    out[READABLE_OK] = _has_text(data, flags, rest, e)
+    if count[2] != 1 or count[3] != 1:
+        return
+    a, b = first[2], first[3]
+    if a < rest or b < a or _has_text(data, flags, rest, a) or _has_text(data, flags, b + 9, e):
+        return
+    out[R1_ZERO_OK] = _has_text(data, flags, a + 8, b)
+
+
+@njit(cache=True, nogil=True)
+def _format_scan(data, starts, ends, flags, tags, prefilled, out):
+    for r in range(len(starts)):
+        _format_row(data, starts[r], ends[r], flags, tags, prefilled, out[r])
+
+
+def format_facts(texts: Sequence[str], think_prefilled: bool = False) -> np.ndarray:
+    """int64 ``[len(texts), 4]``: readable format ok, R1-Zero format ok, holds an answer tag,
+    holds ``|special_token|`` (then the first three are unset: the Python checks decide)."""
+    data, starts, ends = _utf8(texts)
+    out = np.zeros((len(texts), 4), np.int64)
+    _format_scan(data, starts, ends, tables().flags, _tag_table(), think_prefilled, out)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _tag_table() -> np.ndarray:
+    tags = np.zeros((len(_TAG_BYTES), 1 + max(map(len, _TAG_BYTES))), np.int64)
+    for t, tag in enumerate(_TAG_BYTES):
+        tags[t, 0] = len(tag)
+        tags[t, 1:1 + len(tag)] = list(tag.encode())
+    return tags
+
+
 def count_batch(texts: Sequence[str], languages: Sequence[str]) -> np.ndarray:
     """int64 ``[len(texts), N_OUT]`` counts per text (column ``STATUS`` = FALLBACK: use Python).
 

@@ -185,3 +185,27 @@ def test_readability_batch_equals_small_batches():
     small = [r for lo in range(0, len(texts), 100) for r in readability_reasons(texts[lo:lo + 100], config)]
     assert big == small
     assert {"repetition", "long_paragraph", None} <= set(big)
+
+
+FORMAT_TOKENS = ["<think>", "</think>", "<answer>", "</answer>", "|special_token|", "<think", "</answer",
+                 " ", "\n", "\u3000", "\u00a0", "\t", "x", "4", "é", "我", "😀", "<", "/", "abc "]
+
+
+@pytest.mark.parametrize("prefilled", [False, True])
+def test_format_kernel_equals_the_python_checks(prefilled):
+    from factory.rewards import format_reward as fr
+
+    rng = random.Random(11 + prefilled)
+    def junk(k: int) -> str:
+        return "".join(rng.choice(FORMAT_TOKENS[7:] if rng.random() < 0.9 else FORMAT_TOKENS) for _ in range(k))
+
+    texts = ["".join(rng.choice(FORMAT_TOKENS) for _ in range(rng.randint(0, 10))) for _ in range(10000)]
+    opening = "" if prefilled else "<think>"
+    texts += [f"{junk(1)}{opening}{junk(3)}</think>{junk(2)}<answer>{junk(2)}</answer>{junk(1)}" for _ in range(10000)]
+    texts += ["<think>x</think>\n<answer>4</answer>", " <think>a\u3000</think>\u00a0b", "a</think><answer>4</answer>"]
+    prompts = [rng.choice([None, "r1_zero@1.0.0", "readable@1.0.0"]) for _ in texts]
+    for template in ("readable", "r1_zero", "auto"):
+        got = fr.format_ok(texts, template, prompts, think_prefilled=prefilled)
+        want = [fr._format_one(t, p, template, prefilled) for t, p in zip(texts, prompts)]
+        assert got == want, template
+        assert 50 < sum(got) < len(texts) - 50  # both verdicts are exercised
