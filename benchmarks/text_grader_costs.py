@@ -28,22 +28,31 @@ def main() -> None:
     from factory.rewards import language as lang
     from factory.rewards import language_utils as words
     from factory.rewards import readability as read
+    from factory.rewards import text_kernel as kernel
     from factory.rewards.base import split_think
 
     texts = make_table(args.rows).column("completion").to_pylist()
     reasoning = [split_think(t)[0] for t in texts]
     stripped = [words.strip_non_words(t) for t in reasoning]
     config = read.ReadabilityConfig(min_language_consistency=None)
+    # load the compiled kernels (numba's disk cache, or a first compile) before timing anything
+    lang.language_consistency(texts[:300], "en")
+    read.readability_reasons(texts[:300], config)
+    fmt.format_ok(texts[:300], "readable")
     parts: list[tuple[str, Callable[[], object]]] = [
-        ("language (whole reward)", lambda: lang.language_consistency(texts, "en")),
-        ("  split_think", lambda: [split_think(t) for t in texts]),
-        ("  strip LaTeX/code/URLs", lambda: [words.strip_non_words(t) for t in reasoning]),
-        ("  count_words", lambda: [words.count_words(t) for t in stripped]),
+        ("language (whole reward, batch)", lambda: lang.language_consistency(texts, "en")),
+        ("  kernel count_batch", lambda: kernel.count_batch(texts, ["en"] * len(texts))),
+        ("  python path: consistency() per row", lambda: [lang.consistency(t, "en") for t in texts]),
+        ("    split_think", lambda: [split_think(t) for t in texts]),
+        ("    strip LaTeX/code/URLs", lambda: [words.strip_non_words(t) for t in reasoning]),
+        ("    count_words", lambda: [words.count_words(t) for t in stripped]),
         ("readability (scoring's config)", lambda: read.readability_reasons(texts, config)),
-        ("  repetition (lines + tail deflate)", lambda: read.repetition(texts)),
-        ("  long_paragraph", lambda: read.long_paragraph(texts)),
+        ("  kernel line_stats", lambda: kernel.line_stats(texts, 20)),
+        ("  tail deflate (ISA-L 1)", lambda: [read._tail_compression_ratio(t, 4096) for t in texts]),
+        ("  missing_summary", lambda: read.missing_summary(texts)),
         ("  bad_format", lambda: read.bad_format(texts)),
-        ("format (readable)", lambda: fmt.format_ok(texts, "readable")),
+        ("format (readable, batch)", lambda: fmt.format_ok(texts, "readable")),
+        ("  python path: readable_format_ok per row", lambda: [fmt.readable_format_ok(t) for t in texts]),
     ]
     print(f"{len(texts):,} completions, mean {sum(map(len, texts)) / len(texts):,.0f} chars")
     print(f"{'grader':40s} {'µs/row':>8s}")

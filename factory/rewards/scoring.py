@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import queue
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -223,12 +221,15 @@ def _default_workers() -> int:
     return max(0, cores - 1)
 
 
+_VERDICT_CODES = {None: -1, Verdict.CORRECT: 1, Verdict.WRONG: 0}  # else 2: unverifiable
+
+
 def _accuracy_columns(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig, cols: dict, rewards: dict) -> None:
     """verdict/correct and the accuracy-family rewards (plus reasoning-gym's own scorer)."""
     n = rows.n
     if set(_ACCURACY) & set(cfg.rewards):
         verdicts = _verdicts(batch, rows, cfg)
-        codes = np.array([{None: -1, Verdict.CORRECT: 1, Verdict.WRONG: 0}.get(v, 2) for v in verdicts], np.int8)
+        codes = np.array([_VERDICT_CODES.get(v, 2) for v in verdicts], np.int8)
         values = np.where(codes < 0, np.nan, (codes == 1).astype(np.float64))
         for name in _ACCURACY:
             if name in cfg.rewards:
@@ -301,43 +302,11 @@ def _readability_per_row(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -
 def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterator[pa.RecordBatch]:
     """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score.
 
-    Scoring runs one batch ahead in a thread: the consumer's Parquet compression and the
-    reader's decompression release the GIL, so on two cores I/O overlaps grading.
+    Three stages overlap: reading (decompression and re-chunking, in a thread), scoring (one
+    batch ahead, in a thread) and the consumer's writing. Arrow releases the GIL while it
+    decompresses, copies and compresses, so on two cores the Python grading runs beside both.
     """
-    from factory.sources.base import rebatch
+    from factory.sources.base import in_background, rebatch
 
-    out: queue.Queue = queue.Queue(maxsize=2)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for batch in rebatch(batches, cfg.batch_rows):
-                if stop.is_set():
-                    return
-                out.put(score_batch(batch, cfg))
-            out.put(_DONE)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-            out.put(_Failed(e))
-
-    worker = threading.Thread(target=produce, name="score-batches", daemon=True)
-    worker.start()
-    try:
-        while (item := out.get()) is not _DONE:
-            if isinstance(item, _Failed):
-                raise item.error
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
-                out.get(timeout=0.1)
-            except queue.Empty:
-                pass
-
-
-_DONE = object()
-
-
-@dataclass
-class _Failed:
-    error: BaseException
+    scored = (score_batch(batch, cfg) for batch in in_background(rebatch(batches, cfg.batch_rows), "score-read"))
+    return in_background(scored, "score-batches")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -111,6 +114,56 @@ def check_batch_size(batch_size: int) -> int:
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} must be a positive integer, e.g. 65536")
     return batch_size
+
+
+T = TypeVar("T")
+
+
+def in_background(items: Iterable[T], name: str, depth: int = 2) -> Iterator[T]:
+    """``items`` produced in a daemon thread, at most ``depth`` ahead of the consumer.
+
+    Errors are re-raised in the consumer; closing the generator stops the producer at its next
+    item (it is unblocked from a full queue), so an abandoned pipeline leaves no thread behind.
+    """
+    out: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                out.put(item)
+            out.put(_DONE)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            out.put(_Failed(e))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # a generator upstream (another in_background) stops its own thread
+
+    worker = threading.Thread(target=produce, name=name, daemon=True)
+    worker.start()
+    try:
+        while (item := out.get()) is not _DONE:
+            if isinstance(item, _Failed):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                out.get(timeout=0.1)
+            except queue.Empty:
+                pass
+
+
+_DONE = object()
+
+
+@dataclass
+class _Failed:
+    error: BaseException
 
 
 def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int) -> Iterator[pa.RecordBatch]:

@@ -23,6 +23,7 @@ def read_row_file(path: str | Path) -> Iterator[pa.RecordBatch]:
     """Record batches of a .jsonl/.json/.parquet file; a missing or corrupt file is one clear error."""
     import pyarrow.dataset as pads
     import pyarrow.json as pajson
+    import pyarrow.parquet as pq
 
     p = Path(path)
     if not p.exists():
@@ -30,6 +31,10 @@ def read_row_file(path: str | Path) -> Iterator[pa.RecordBatch]:
     try:
         if p.suffix in (".jsonl", ".json"):
             yield from pajson.read_json(p).to_batches(max_chunksize=65_536)
+        elif p.is_file():
+            # streamed page by page: the dataset reader decodes a whole row group before its first
+            # batch (3.9 s for a 200k-row, 760 MB group, against 0.24 s), which left scoring idle
+            yield from pq.ParquetFile(p, pre_buffer=False).iter_batches(batch_size=65_536, use_threads=False)
         else:
             yield from pads.dataset(str(p), format="parquet").to_batches(batch_size=65_536)
     except Exception as e:  # noqa: BLE001 - pyarrow raises several types for corrupt files

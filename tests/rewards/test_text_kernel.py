@@ -209,3 +209,19 @@ def test_format_kernel_equals_the_python_checks(prefilled):
         want = [fr._format_one(t, p, template, prefilled) for t, p in zip(texts, prompts)]
         assert got == want, template
         assert 50 < sum(got) < len(texts) - 50  # both verdicts are exercised
+
+
+def test_think_ends_in_arrow_buffers_equal_the_regex_path():
+    import pyarrow as pa
+
+    from factory.rewards.batch_text import TextColumn
+
+    rng = random.Random(21)
+    pieces = ["<think>", "</think>", "</THINK>", "|special_token|", "\\boxed{4}", " 5", "\n", "é", "😀", "x", "<", "/"]
+    texts = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 12))) for _ in range(3 * KERNEL_MIN_TEXTS)]
+    texts[5] = None
+    for kind in (pa.string(), pa.large_string()):
+        col = TextColumn(pa.array(texts, kind).slice(3))
+        got = list(col.regions())
+        assert got == [col.region(i) for i in range(col.n)]
+        assert sum(1 for _, closed in got if closed) > KERNEL_MIN_TEXTS // 2  # the kernel's branch is exercised

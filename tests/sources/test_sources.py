@@ -244,3 +244,36 @@ def test_source_from_spec_strings_and_dicts(tmp_path):
 def test_bad_specs_raise_value_error(spec):
     with pytest.raises(ValueError):
         source_from_spec(spec)
+
+
+def test_in_background_yields_in_order_reraises_and_stops_its_thread():
+    import threading
+
+    from factory.sources.base import in_background
+
+    assert list(in_background(iter(range(50)), "t-order")) == list(range(50))
+
+    def failing():
+        yield 1
+        raise ValueError("row 7: bad")
+
+    got = []
+    with pytest.raises(ValueError, match="row 7"):
+        for item in in_background(failing(), "t-fail"):
+            got.append(item)
+    assert got == [1]
+
+    produced = []
+
+    def endless():
+        i = 0
+        while True:
+            produced.append(i)
+            yield i
+            i += 1
+
+    stream = in_background(endless(), "t-stop", depth=2)
+    assert next(stream) == 0
+    stream.close()  # the consumer gives up: the producer must not run on
+    assert not any(t.name == "t-stop" for t in threading.enumerate())
+    assert len(produced) <= 5
