@@ -51,6 +51,23 @@ STATUS, RUNS, LATIN_WORDS, OWN, FOREIGN, HAN, KANA, HANGUL = range(8)
 N_OUT = 8
 FALLBACK = 1
 
+_LITERALS = ("$$", "\\]", "\\)", "begin{", "\\end{", "```", "~~~", "https://", "http://", "www.",
+             "<think>", "</think>", "<answer>", "</answer>", "|special_token|")
+
+
+@functools.lru_cache(maxsize=1)
+def _literals() -> np.ndarray:
+    """Row t = (length, code points of _LITERALS[t]..., padding)."""
+    lits = np.zeros((len(_LITERALS), 1 + max(map(len, _LITERALS))), np.int32)
+    for t, lit in enumerate(_LITERALS):
+        lits[t, 0] = len(lit)
+        lits[t, 1:1 + len(lit)] = [ord(c) for c in lit]
+    return lits
+
+
+# rows of _literals() by name; the tags are ASCII, so their code points are also their UTF-8 bytes
+_THINK, _THINK_END, _SPECIAL_TOKEN = 10, 11, 14
+
 _FNV_OFFSET = 0xCBF29CE484222325
 _FNV_PRIME = 0x100000001B3
 _MASK64 = (1 << 64) - 1
@@ -213,25 +230,15 @@ def _lower_ascii(c):
 
 
 @njit(cache=True, nogil=True)
-def _at_ci(cp, n, i, lits, t):
-    """cp[i:] starts with literal ``t`` (lowercase ASCII), ignoring ASCII case."""
+def _at(cp, n, i, lits, t, fold_case=False):
+    """cp[i:n] starts with literal ``t`` (row t of ``lits`` is (length, code points...)); with
+    ``fold_case``, ASCII capitals in cp match the literal's lower case."""
     m = lits[t, 0]
     if i + m > n:
         return False
     for k in range(m):
-        if _lower_ascii(cp[i + k]) != lits[t, k + 1]:
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
-def _at(cp, n, i, lits, t):
-    """cp[i:] starts with literal ``t``: row t of ``lits`` is (length, code points...)."""
-    m = lits[t, 0]
-    if i + m > n:
-        return False
-    for k in range(m):
-        if cp[i + k] != lits[t, k + 1]:
+        c = cp[i + k]
+        if (_lower_ascii(c) if fold_case else c) != lits[t, k + 1]:
             return False
     return True
 
@@ -349,7 +356,7 @@ def _reasoning(cp, n, lits):
     end = -1
     k = n - 8
     while k >= 0:
-        if cp[k] == 60 and _at_ci(cp, n, k, lits, 14):
+        if cp[k] == 60 and _at(cp, n, k, lits, _THINK_END, True):
             end = k
             break
         k -= 1
@@ -357,7 +364,7 @@ def _reasoning(cp, n, lits):
         return 0, n
     k = end - 7
     while k >= 0:
-        if cp[k] == 60 and _at_ci(cp, n, k, lits, 15):
+        if cp[k] == 60 and _at(cp, n, k, lits, _THINK, True):
             return k + 7, end
         k -= 1
     return 0, end
@@ -366,7 +373,7 @@ def _reasoning(cp, n, lits):
 @njit(cache=True, nogil=True)
 def _count_row(cp, n, bit, flags, cls, lower, keys, vals, max_word, latin_mask, lits, out):
     for k in range(n):
-        if cp[k] > 0xFFFF or (flags[cp[k]] & ODD) != 0 or (cp[k] == 124 and _at(cp, n, k, lits, 16)):
+        if cp[k] > 0xFFFF or (flags[cp[k]] & ODD) != 0 or (cp[k] == 124 and _at(cp, n, k, lits, _SPECIAL_TOKEN)):
             out[STATUS] = FALLBACK
             return
     s, e = _reasoning(cp, n, lits)
@@ -453,18 +460,6 @@ def _scan(data, starts, ends, bits, flags, cls, lower, keys, vals, max_word, lat
         _count_row(cp, n, bits[r], flags, cls, lower, keys, vals, max_word, latin_mask, lits, out[r])
 
 
-_LITERALS = ("$$", "\\]", "\\)", "begin{", "\\end{", "```", "~~~", "https://", "http://", "www.",
-             "<think>", "</think>", "<answer>", "</answer>", "</think>", "<think>", "|special_token|")
-
-
-@functools.lru_cache(maxsize=1)
-def _literals() -> np.ndarray:
-    """Row t = (length, code points of _LITERALS[t]..., padding)."""
-    lits = np.zeros((len(_LITERALS), 1 + max(map(len, _LITERALS))), np.int32)
-    for t, lit in enumerate(_LITERALS):
-        lits[t, 0] = len(lit)
-        lits[t, 1:1 + len(lit)] = [ord(c) for c in lit]
-    return lits
 
 
 def _utf8(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -631,19 +626,7 @@ def line_stats(texts: Sequence[str], min_line_chars: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- format facts (format_reward)
 
-_TAG_BYTES = ("<think>", "</think>", "<answer>", "</answer>", "|special_token|")
 READABLE_OK, R1_ZERO_OK, ANSWER_TAG, SPECIAL = range(4)
-
-
-@njit(cache=True, nogil=True)
-def _at_bytes(data, i, e, tags, t):
-    m = tags[t, 0]
-    if i + m > e:
-        return False
-    for k in range(m):
-        if data[i + k] != tags[t, k + 1]:
-            return False
-    return True
 
 
 @njit(cache=True, nogil=True)
@@ -667,13 +650,13 @@ def _format_row(data, s, e, flags, tags, prefilled, out):
     while i < e:
         c = data[i]
         if c == 60:
-            for t in range(4):
-                if _at_bytes(data, i, e, tags, t):
+            for t in range(4):  # <think> </think> <answer> </answer>
+                if _at(data, e, i, tags, _THINK + t):
                     if first[t] < 0:
                         first[t] = i
                     count[t] += 1
                     break
-        elif c == 124 and _at_bytes(data, i, e, tags, 4):
+        elif c == 124 and _at(data, e, i, tags, _SPECIAL_TOKEN):
             out[SPECIAL] = 1
             return
         i += 1
@@ -709,17 +692,8 @@ def format_facts(texts: Sequence[str], think_prefilled: bool = False) -> np.ndar
     holds ``|special_token|`` (then the first three are unset: the Python checks decide)."""
     data, starts, ends = _utf8(texts)
     out = np.zeros((len(texts), 4), np.int64)
-    _format_scan(data, starts, ends, tables().flags, _tag_table(), think_prefilled, out)
+    _format_scan(data, starts, ends, tables().flags, _literals(), think_prefilled, out)
     return out
-
-
-@functools.lru_cache(maxsize=1)
-def _tag_table() -> np.ndarray:
-    tags = np.zeros((len(_TAG_BYTES), 1 + max(map(len, _TAG_BYTES))), np.int64)
-    for t, tag in enumerate(_TAG_BYTES):
-        tags[t, 0] = len(tag)
-        tags[t, 1:1 + len(tag)] = list(tag.encode())
-    return tags
 
 
 # ---------------------------------------------------------------- </think> in Arrow buffers (accuracy)
@@ -731,10 +705,10 @@ def _think_end_scan(data, starts, ends, tags, out):
         found = -1
         for i in range(s, e):
             c = data[i]
-            if c == 124 and _at_bytes(data, i, e, tags, 4):
+            if c == 124 and _at(data, e, i, tags, _SPECIAL_TOKEN):
                 found = -2
                 break
-            if c == 60 and _at_bytes(data, i, e, tags, 1):
+            if c == 60 and _at(data, e, i, tags, _THINK_END):
                 found = i
         out[r] = found
 
@@ -744,7 +718,7 @@ def think_ends(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.nda
     ``</think>``, -1 without one, -2 when it holds ``|special_token|`` (read in place: an Arrow
     string column's data buffer as uint8, its offsets as starts/ends)."""
     out = np.empty(len(starts), np.int64)
-    _think_end_scan(data, starts, ends, _tag_table(), out)
+    _think_end_scan(data, starts, ends, _literals(), out)
     return out
 
 
