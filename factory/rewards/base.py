@@ -7,6 +7,8 @@ implementation serves batch scoring of stored rollouts and GRPO training.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from typing import Any, Sequence
 
@@ -79,6 +81,21 @@ def split_think(text: str) -> tuple[str, str]:
 KERNEL_MIN_TEXTS = 256
 """Batches this large go through the compiled kernel (``text_kernel``: language, line and format
 checks); smaller ones are not worth loading it (~0.5 s once per process, from numba's disk cache)."""
+KERNEL_ENV = "R1_FACTORY_KERNEL"
+
+
+def use_kernel(n: int) -> bool:
+    """Whether a batch of ``n`` texts goes through ``text_kernel``: large enough, numba importable,
+    and not switched off with ``R1_FACTORY_KERNEL=0`` (to compare against the Python paths, which
+    give the same values: the kernel hands back every row it does not model)."""
+    return n >= KERNEL_MIN_TEXTS and os.environ.get(KERNEL_ENV, "1") != "0" and _numba_installed()
+
+
+@functools.lru_cache(maxsize=1)
+def _numba_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
 
 _LAST_THINK_END = re.compile(r".*</think>", re.IGNORECASE | re.DOTALL)  # greedy: backtracks from the end
 _NON_SPACE = re.compile(r"\S")

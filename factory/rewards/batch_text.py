@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import xxhash
 
-from factory.rewards.base import KERNEL_MIN_TEXTS
+from factory.rewards.base import use_kernel
 from factory.rewards.math_extract import answer_region
 
 _THINK_END = b"</think>"
@@ -82,7 +82,7 @@ class TextColumn:
 
     def regions(self) -> Iterator[tuple[str | None, bool]]:
         """``region(i)`` of every row; a large batch finds its ``</think>`` tags in one compiled pass."""
-        if self.n < KERNEL_MIN_TEXTS:
+        if not use_kernel(self.n):
             return (self.region(i) for i in range(self.n))
         from factory.rewards.text_kernel import think_ends
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, Sequence
 
-from factory.rewards.base import KERNEL_MIN_TEXTS, completion_texts
+from factory.rewards.base import completion_texts, use_kernel
 
 FORMAT_GRADER_VERSION = "1.1.0"  # 1.1.0: auto reads R1-Zero outputs by their prompt template
 
@@ -136,7 +136,7 @@ def format_ok(texts: Sequence[Any], template: str = "auto", prompt_templates: Se
         raise ValueError(f"template={template!r}: choose auto, r1_zero or readable")
     texts = completion_texts(texts)
     prompts = prompt_templates if prompt_templates is not None else [None] * len(texts)
-    if len(texts) >= KERNEL_MIN_TEXTS:
+    if use_kernel(len(texts)):
         return _compiled_format_ok(texts, template, prompts, think_prefilled)
     return [_format_one(text, prompt, template, think_prefilled) for text, prompt in zip(texts, prompts)]
 

@@ -40,7 +40,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from factory.rewards.base import KERNEL_MIN_TEXTS, broadcast, completion_text, split_think
+from factory.rewards.base import broadcast, completion_text, split_think, use_kernel
 from factory.rewards.language_utils import (
     CLOSE_VARIANTS,
     LANGUAGE_SCRIPT,
@@ -201,7 +201,7 @@ def language_consistency(texts: Sequence[Any], languages: Sequence[str | None] |
     """
     langs = broadcast(languages, len(texts), "language")
     strs = [completion_text(t) for t in texts]
-    if len(strs) >= KERNEL_MIN_TEXTS:
+    if use_kernel(len(strs)):
         return _compiled_consistency(strs, langs)
     scores = [consistency(t, lang) for t, lang in zip(strs, langs)]
     return np.array([math.nan if s is None else s for s in scores], dtype=np.float32)

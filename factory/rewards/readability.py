@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from isal import isal_zlib
 
-from factory.rewards.base import KERNEL_MIN_TEXTS, broadcast, completion_texts, has_summary, split_think
+from factory.rewards.base import broadcast, completion_texts, has_summary, split_think, use_kernel
 from factory.rewards.format_reward import format_ok
 from factory.rewards.language import is_language_consistent, language_consistency
 
@@ -95,7 +95,7 @@ def _long_paragraph(texts: list[str], longest_known: list[int], max_chars: int) 
 def _line_stats(texts: list[str]) -> tuple[list[int], list[int]]:
     """(max line repeats, longest paragraph) per text from the compiled kernel for a large batch;
     -1 where the caller computes it in Python (every row of a small batch)."""
-    if len(texts) < KERNEL_MIN_TEXTS:
+    if not use_kernel(len(texts)):
         return [-1] * len(texts), [-1] * len(texts)
     from factory.rewards.text_kernel import line_stats
 

@@ -8,12 +8,8 @@ import numpy as np
 import pytest
 
 from factory.rewards import text_kernel
-from factory.rewards.language import (
-    KERNEL_MIN_TEXTS,
-    _compiled_consistency,
-    consistency,
-    language_consistency,
-)
+from factory.rewards.base import KERNEL_ENV, KERNEL_MIN_TEXTS
+from factory.rewards.language import _compiled_consistency, consistency, language_consistency
 from factory.rewards.language_utils import _STRIP, normalize_language
 
 # pieces chosen to hit every _STRIP branch, its edge cases and the character predicates
@@ -225,3 +221,26 @@ def test_think_ends_in_arrow_buffers_equal_the_regex_path():
         got = list(col.regions())
         assert got == [col.region(i) for i in range(col.n)]
         assert sum(1 for _, closed in got if closed) > KERNEL_MIN_TEXTS // 2  # the kernel's branch is exercised
+
+
+def test_scoring_with_and_without_the_kernel_is_identical(monkeypatch):
+    """End to end: every column of score_batch is the same with R1_FACTORY_KERNEL=0."""
+    import pyarrow as pa
+
+    from factory.rewards.scoring import ScoreConfig, score_batch
+
+    rng = random.Random(8)
+    rows = []
+    for k in range(2 * KERNEL_MIN_TEXTS):
+        cot = _fuzz_text(rng) + "\n" + _line_text(rng, rng.randint(0, 20))
+        summary = rng.choice(["The answer is $\\boxed{%d}$." % (k % 7), "<answer>%d</answer>" % (k % 5), "", "  "])
+        rows.append({"completion": f"<think>{cot}</think>{summary}", "answer": str(k % 6),
+                     "language": rng.choice(["en", "zh", "fr", None]),
+                     "template": rng.choice(["r1_zero@1.0.0", "readable@1.0.0", None])})
+    batch = pa.RecordBatch.from_pylist(rows)
+    cfg = ScoreConfig(rewards=("accuracy", "format", "language", "readability"), text_workers=0)
+    with_kernel = score_batch(batch, cfg)
+    monkeypatch.setenv(KERNEL_ENV, "0")
+    without = score_batch(batch, cfg)
+    assert with_kernel.equals(without)
+    assert len(set(with_kernel.column("readability_issue").to_pylist())) >= 3  # several reasons occur
