@@ -11,10 +11,9 @@ inside the think block and must not contain ``<think>`` itself.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Callable, Sequence
 
-from factory.rewards.base import completion_texts, use_kernel
+from factory.rewards.base import completion_texts, has_text, use_kernel
 
 FORMAT_GRADER_VERSION = "1.1.0"  # 1.1.0: auto reads R1-Zero outputs by their prompt template
 
@@ -54,9 +53,9 @@ def r1_zero_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
     start, end = frame
     rest = end + len(_CLOSE)
     a, b = text.find(_A_OPEN, rest), text.find(_A_CLOSE, rest)
-    if a < 0 or b < a or _has_text(text, rest, a) or _has_text(text, b + len(_A_CLOSE)):
+    if a < 0 or b < a or has_text(text, rest, a) or has_text(text, b + len(_A_CLOSE)):
         return False
-    return _has_text(text, start, end) and _has_text(text, a + len(_A_OPEN), b)
+    return has_text(text, start, end) and has_text(text, a + len(_A_OPEN), b)
 
 
 def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
@@ -80,15 +79,7 @@ def readable_format_ok(text: str, *, think_prefilled: bool = False) -> bool:
     if not _tag_counts_are(text, think_prefilled, _TAGS[:2]):
         return False
     frame = _think_frame(text, think_prefilled)
-    return frame is not None and _has_text(text, *frame) and _has_text(text, frame[1] + len(_CLOSE))
-
-
-_NON_SPACE = re.compile(r"\S")  # re's \S is "not str.isspace()": what strip() would keep
-
-
-def _has_text(text: str, start: int, end: int | None = None) -> bool:
-    """``text[start:end].strip() != ""``, without copying the slice (a CoT is ~4k characters)."""
-    return _NON_SPACE.search(text, start, len(text) if end is None else end) is not None
+    return frame is not None and has_text(text, *frame) and has_text(text, frame[1] + len(_CLOSE))
 
 
 def _think_frame(text: str, think_prefilled: bool) -> tuple[int, int] | None:
@@ -101,7 +92,7 @@ def _think_frame(text: str, think_prefilled: bool) -> tuple[int, int] | None:
     start = 0
     if not think_prefilled:
         k = text.find(_OPEN)
-        if k < 0 or _has_text(text, 0, k):
+        if k < 0 or has_text(text, 0, k):
             return None
         start = k + len(_OPEN)
     end = text.find(_CLOSE, start)

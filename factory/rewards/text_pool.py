@@ -19,10 +19,9 @@ import subprocess
 import sys
 import threading
 from dataclasses import dataclass
+from itertools import accumulate
 from multiprocessing.connection import Connection
 from typing import Any, Sequence
-
-import numpy as np
 
 from factory.rewards.format_reward import format_ok
 from factory.rewards.language import language_consistency
@@ -90,8 +89,7 @@ class TextPool:
             n = len(texts)
             live = self._live() if self.workers >= 1 and n >= INLINE_BELOW else []
             weights = [parent_share if live else 1.0] + [1.0] * len(live)
-            edges = np.cumsum([0.0] + weights) / sum(weights)
-            bounds = [int(round(n * x)) for x in edges]
+            bounds = [round(n * w / sum(weights)) for w in accumulate(weights, initial=0.0)]
             args = [(texts[lo:hi], languages[lo:hi], None if templates is None else templates[lo:hi], job)
                     for lo, hi in zip(bounds, bounds[1:])]
             items: list[tuple[Any, tuple]] = [(None, args[0])]

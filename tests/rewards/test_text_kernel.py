@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from factory.rewards import text_kernel
-from factory.rewards.base import KERNEL_ENV, KERNEL_MIN_TEXTS
+from factory.rewards.base import KERNEL_ENV, KERNEL_MIN_TEXTS, split_think
 from factory.rewards.language import _compiled_consistency, consistency, language_consistency
-from factory.rewards.language_utils import _STRIP, normalize_language
+from factory.rewards.language_utils import _LATIN_RUN, _STRIP, normalize_language
 
 # pieces chosen to hit every _STRIP branch, its edge cases and the character predicates
 TOKENS = [
@@ -95,9 +95,6 @@ def test_strip_spans_match_the_regex_on_english_counts():
         text = "".join(rng.choice(ascii_tokens + ENGLISH) + rng.choice([" ", "", "\n"]) for _ in range(30))
         row = _kernel_rows([text], ["en"])[0]
         assert row[text_kernel.STATUS] == 0, text
-        from factory.rewards.base import split_think
-        from factory.rewards.language_utils import _LATIN_RUN
-
         runs = _LATIN_RUN.findall(_STRIP.sub(" ", split_think(text)[0]))
         assert row[text_kernel.RUNS] == len(runs), text
 
