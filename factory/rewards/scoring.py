@@ -186,7 +186,11 @@ class _TextGrades:
         if per_template:
             keys = keys ^ ((_codes(templates) + np.uint64(1)) * _GOLDEN * np.uint64(3))
         _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        self.inverse = inverse.reshape(-1)
+        order = np.argsort(first, kind="stable")  # graded in row order: a worker's chunk of the
+        rank = np.empty_like(order)  # Arrow buffer is then one contiguous slice
+        rank[order] = np.arange(len(order))
+        first = first[order]
+        self.inverse = rank[inverse.reshape(-1)]
         pick = first.tolist()
         lang_list = langs.to_pylist() if want_lang else [None] * rows.n
         tmpl_list = templates.to_pylist() if per_template else None
@@ -194,7 +198,8 @@ class _TextGrades:
         if job.format_template or job.language or job.readability is not None:
             grades_accuracy = bool(set(_ACCURACY) & set(cfg.rewards))
             self.pending = text_pool(cfg.text_workers if cfg.text_workers is not None else _default_workers()).submit(
-                [rows.text(i) for i in pick], [lang_list[i] for i in pick],
+                rows.col.rows(first) if rows.col is not None else [rows.text(i) for i in pick],
+                [lang_list[i] for i in pick],
                 None if tmpl_list is None else [tmpl_list[i] for i in pick], job,
                 parent_share=PARENT_TEXT_SHARE if grades_accuracy else 1.0)
 

@@ -449,7 +449,10 @@ def _scan(data, starts, ends, bits, flags, cls, lower, keys, vals, max_word, lat
 
 
 def _utf8(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(bytes, starts, ends) of a batch of strings, joined (lone surrogates kept, as Python holds them)."""
+    """(bytes, starts, ends) of a batch of strings, joined (lone surrogates kept, as Python holds them);
+    a ``batch_text.Utf8Rows`` is read in place."""
+    if hasattr(texts, "data") and hasattr(texts, "starts"):
+        return texts.data, texts.starts, texts.ends  # type: ignore[attr-defined]
     encoded = [s.encode("utf-8", "surrogatepass") for s in texts]
     lengths = np.fromiter(map(len, encoded), np.int64, count=len(encoded))
     ends = np.cumsum(lengths)
@@ -613,6 +616,9 @@ def line_stats(texts: Sequence[str], min_line_chars: int) -> np.ndarray:
 # ---------------------------------------------------------------- format facts (format_reward)
 
 READABLE_OK, R1_ZERO_OK, ANSWER_TAG, SPECIAL = range(4)
+# text_facts columns after the four format facts
+HAS_SUMMARY, ODD_CHAR, FENCE, CHARS, TAIL_START, REPEATS, PARAGRAPH = range(4, 11)
+N_FACTS = 11
 
 
 @njit(cache=True, nogil=True)
@@ -679,6 +685,78 @@ def format_facts(texts: Sequence[str], think_prefilled: bool = False) -> np.ndar
     data, starts, ends = _utf8(texts)
     out = np.zeros((len(texts), 4), np.int64)
     _format_scan(data, starts, ends, tables().flags, _literals(), think_prefilled, out)
+    return out
+
+
+# ---------------------------------------------------------------- every per-text fact, one call
+
+@njit(cache=True, nogil=True)
+def _row_facts(data, s, e, flags, tags, window, out):
+    """HAS_SUMMARY (after the last ``</think>``, ASCII case folded as ``re.IGNORECASE`` does for
+    ASCII), ODD_CHAR (a character that folds into ``</think>`` or lowers into ASCII: Python
+    decides), FENCE (a literal ``` or ~~~), CHARS (code points) and TAIL_START (byte offset of the
+    last ``window`` code points)."""
+    last = -1
+    odd = fence = 0
+    chars = 0
+    i = s
+    while i < e:
+        c = data[i]
+        if c < 0x80:
+            if c == 60 and _at(data, e, i, tags, _THINK_END, True):
+                last = i
+            elif (c == 96 or c == 126) and i + 2 < e and data[i + 1] == c and data[i + 2] == c:
+                fence = 1
+            i += 1
+        else:
+            cp, w = _char_at(data, i)
+            if cp <= 0xFFFF and (flags[cp] & ODD) != 0:
+                odd = 1
+            i += w
+        chars += 1
+    out[ODD_CHAR], out[FENCE], out[CHARS] = odd, fence, chars
+    out[HAS_SUMMARY] = last >= 0 and _has_text(data, flags, last + 8, e)
+    tail = e
+    if chars <= window:
+        tail = s
+    else:
+        k = 0
+        while k < window:
+            tail -= 1
+            while (data[tail] & 0xC0) == 0x80:
+                tail -= 1
+            k += 1
+    out[TAIL_START] = tail
+
+
+@njit(cache=True, nogil=True)
+def _facts_scan(data, starts, ends, flags, tags, prefilled, lines, min_chars, window, out):
+    width = 0
+    if lines:
+        for r in range(len(starts)):
+            width = max(width, ends[r] - starts[r])
+    keys = np.empty(width + 1, np.uint64)
+    begins = np.empty(width + 1, np.int64)
+    lens = np.empty(width + 1, np.int64)
+    for r in range(len(starts)):
+        s, e = starts[r], ends[r]
+        _format_row(data, s, e, flags, tags, prefilled, out[r])
+        if out[r, SPECIAL]:
+            continue
+        _row_facts(data, s, e, flags, tags, window, out[r])
+        if lines:
+            out[r, REPEATS] = _max_line_repeats(data, s, e, flags, min_chars, keys, begins, lens)
+            out[r, PARAGRAPH] = _longest_paragraph(data, s, e)
+
+
+def text_facts(rows, *, lines: bool, min_line_chars: int = 20, window: int = 4096,
+               think_prefilled: bool = False) -> np.ndarray:
+    """int64 ``[len(rows), N_FACTS]`` for ``Utf8Rows`` (read in place): the format facts, then
+    the readability facts (line stats only with ``lines``). A SPECIAL row has only its SPECIAL
+    set: the ``|special_token|`` format is left to Python, as is an ODD_CHAR row's summary."""
+    out = np.zeros((len(rows), N_FACTS), np.int64)
+    _facts_scan(rows.data, rows.starts, rows.ends, tables().flags, _literals(), think_prefilled, lines,
+                min_line_chars, window, out)
     return out
 
 

@@ -23,6 +23,10 @@ from itertools import accumulate
 from multiprocessing.connection import Connection
 from typing import Any, Sequence
 
+import numpy as np
+
+from factory.rewards.base import use_kernel
+from factory.rewards.batch_text import Utf8Rows
 from factory.rewards.format_reward import format_ok
 from factory.rewards.language import language_consistency
 from factory.rewards.readability import readability_reasons
@@ -44,9 +48,18 @@ class TextJob:
     readability: Any = None
 
 
-def grade(texts: Sequence[str], languages: Sequence[str | None], templates: Sequence[str | None] | None,
+def grade(texts: Sequence[str] | Utf8Rows, languages: Sequence[str | None], templates: Sequence[str | None] | None,
           job: TextJob) -> tuple[list[bool] | None, list[float] | None, list[str | None] | None]:
-    """(format_ok, language share (NaN = unknown target), readability reason) for each text."""
+    """(format_ok, language share (NaN = unknown target), readability reason) for each text.
+
+    ``Utf8Rows`` (an Arrow column's bytes) are graded in place by ``text_grades`` when the
+    kernel is on and the job's checks are ones its facts decide; the values are the same."""
+    if isinstance(texts, Utf8Rows):
+        from factory.rewards import text_grades
+
+        if use_kernel(len(texts)) and text_grades.supports(job.readability):
+            return text_grades.grade_rows(texts, languages, templates, job)
+        texts = texts.texts()
     texts = list(texts)
     fmt = format_ok(texts, job.format_template, templates) if job.format_template else None
     share = language_consistency(texts, list(languages)).tolist() if job.language else None
@@ -74,7 +87,7 @@ class TextPool:
         self._pid = os.getpid()
         self._lock = threading.Lock()
 
-    def submit(self, texts: Sequence[str], languages: Sequence[str | None],
+    def submit(self, texts: Sequence[str] | Utf8Rows, languages: Sequence[str | None],
                templates: Sequence[str | None] | None, job: TextJob, *, parent_share: float = 1.0) -> "Pending":
         """Hand all but the first chunk to the workers now; ``Pending.result()`` grades the rest here.
 
@@ -90,8 +103,9 @@ class TextPool:
             live = self._live() if self.workers >= 1 and n >= INLINE_BELOW else []
             weights = [parent_share if live else 1.0] + [1.0] * len(live)
             bounds = [round(n * w / sum(weights)) for w in accumulate(weights, initial=0.0)]
-            args = [(texts[lo:hi], languages[lo:hi], None if templates is None else templates[lo:hi], job)
-                    for lo, hi in zip(bounds, bounds[1:])]
+            args = [(_part(texts, lo, hi, first=k == 0), languages[lo:hi],
+                     None if templates is None else templates[lo:hi], job)
+                    for k, (lo, hi) in enumerate(zip(bounds, bounds[1:]))]
             items: list[tuple[Any, tuple]] = [(None, args[0])]
             for worker, a in zip(live, args[1:]):
                 items.append((worker if _send(worker[2], a) else self._drop(worker), a))
@@ -148,6 +162,13 @@ class Pending:
                 raise got
         return tuple(None if parts[0][i] is None else [v for part in parts for v in part[i]]
                      for i in range(3))  # type: ignore[return-value]
+
+
+def _part(texts: Sequence[str] | Utf8Rows, lo: int, hi: int, first: bool) -> Sequence[str] | Utf8Rows:
+    """Rows lo:hi; a worker's ``Utf8Rows`` chunk carries only its own bytes (the parent's is a view)."""
+    if isinstance(texts, Utf8Rows):
+        return texts.take(np.arange(lo, hi)) if first else texts.chunk(lo, hi)
+    return texts[lo:hi]
 
 
 def _attempt(args: tuple) -> Any:
