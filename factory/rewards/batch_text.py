@@ -141,6 +141,17 @@ class TextColumn:
         data = np.frombuffer(self._view, np.uint8)
         return (self._region_at(i, k) for i, k in enumerate(think_ends(data, *self._offsets).tolist()))
 
+    def summary_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """(``think_ends`` of every row, a 64-bit hash of the bytes after its ``</think>``), from
+        one compiled pass over the buffer: equal summaries are found without decoding them."""
+        from factory.rewards.text_kernel import summary_keys
+
+        return summary_keys(np.frombuffer(self._view, np.uint8), *self._offsets)
+
+    def region_at(self, i: int, k: int) -> tuple[str | None, bool]:
+        """``region(i)`` given its ``think_ends`` value ``k``."""
+        return self._region_at(i, k)
+
     def _region_at(self, i: int, k: int) -> tuple[str | None, bool]:
         if k >= 0:
             return str(self._view[k + len(_THINK_END) : self.ends[i]], "utf-8").strip(), True

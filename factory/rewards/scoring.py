@@ -24,12 +24,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from factory.rewards.base import Verdict, completion_text
+from factory.rewards.base import Verdict, completion_text, use_kernel
 from factory.rewards.batch_text import TextColumn
 from factory.rewards.code_reward import verify_code_batch
 from factory.rewards.format_reward import FORMAT_GRADER_VERSION, tag_count_reward
 from factory.rewards.language import is_language_consistent
-from factory.rewards.math_extract import answer_in_region
+from factory.rewards.math_extract import answer_in_region, answer_region
 from factory.rewards.math_reward import default_grader
 from factory.rewards.readability import READABILITY_VERSION, ReadabilityConfig, readability_reasons
 from factory.rewards.registry import grader_versions, parse_names
@@ -112,24 +112,42 @@ class _Rows:
 
     def answers(self) -> list[str | None]:
         """The extracted final answer of every row, extracted once per distinct summary."""
-        memo: dict[tuple[str | None, bool], str | None] = {}
-        out: list[str | None] = []
-        regions = self.col.regions() if self.col is not None else (_region(t) for t in self._texts or [])
-        for key in regions:
-            answer = memo.get(key, _MISSING)
-            if answer is _MISSING:
-                answer = memo[key] = None if key[0] is None else answer_in_region(*key)
-            out.append(answer)  # type: ignore[arg-type]
-        return out
+        if self.col is not None and use_kernel(self.n):
+            return self._answers_in_place()
+        regions = self.col.regions() if self.col is not None else (answer_region(t) for t in self._texts or [])
+        return _extract(regions)
+
+    def _answers_in_place(self) -> list[str | None]:
+        """Rows whose CoT ``</think>`` closes: their summaries' bytes are hashed in the buffer and
+        only one summary per hash is decoded and extracted (R1 summaries repeat: the same boxed
+        answer in the same closing line). Rows without the tag take ``answer_region``."""
+        col = self.col
+        assert col is not None
+        think, keys = col.summary_keys()
+        out = np.empty(self.n, object)
+        closed = np.flatnonzero(think >= 0)
+        if len(closed):
+            _, first, inverse = np.unique(keys[closed], return_index=True, return_inverse=True)
+            values = [answer_in_region(col.region_at(i, int(think[i]))[0], True) for i in closed[first].tolist()]
+            out[closed] = np.array(values, object)[inverse.reshape(-1)]
+        rest = np.flatnonzero(think < 0).tolist()
+        out[rest] = _extract(answer_region(col.text(i)) for i in rest) if rest else []
+        return out.tolist()
+
+
+def _extract(regions: Iterable[tuple[str | None, bool]]) -> list[str | None]:
+    """``answer_in_region`` of each (region, closed), once per distinct pair."""
+    memo: dict[tuple[str | None, bool], str | None] = {}
+    out: list[str | None] = []
+    for key in regions:
+        answer = memo.get(key, _MISSING)
+        if answer is _MISSING:
+            answer = memo[key] = None if key[0] is None else answer_in_region(*key)
+        out.append(answer)  # type: ignore[arg-type]
+    return out
 
 
 _MISSING = object()
-
-
-def _region(text: str) -> tuple[str | None, bool]:
-    from factory.rewards.math_extract import answer_region
-
-    return answer_region(text)
 
 
 def _column(batch: pa.RecordBatch, name: str) -> list[Any] | None:

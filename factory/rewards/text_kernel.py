@@ -506,6 +506,44 @@ def _chars(data, a, b):
     return n
 
 
+_ASCII_HIGH = np.uint64(0x8080808080808080)
+_LINE_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+
+@njit(cache=True, nogil=True)
+def _word(data, k):
+    """The 8 bytes data[k:k+8] as one little-endian uint64."""
+    w = np.uint64(0)
+    for t in range(8):
+        w |= np.uint64(data[k + t]) << np.uint64(8 * t)
+    return w
+
+
+@njit(cache=True, nogil=True)
+def _line_hash(data, a, b):
+    """(hash, code points) of data[a:b], eight bytes per step (equal hashes are compared byte
+    for byte, so the hash only has to spread lines, not be strong)."""
+    h = np.uint64(b - a)
+    chars = 0
+    k = a
+    while k + 8 <= b:
+        w = _word(data, k)
+        h = (h ^ w) * _LINE_MULT
+        h ^= h >> np.uint64(31)
+        if w & _ASCII_HIGH:
+            for t in range(8):
+                chars += (data[k + t] & 0xC0) != 0x80
+        else:
+            chars += 8
+        k += 8
+    w = np.uint64(0)
+    for t in range(k, b):
+        w = (w << np.uint64(8)) | np.uint64(data[t])
+        chars += (data[t] & 0xC0) != 0x80
+    h = (h ^ w) * _LINE_MULT
+    return h ^ (h >> np.uint64(29)), chars
+
+
 @njit(cache=True, nogil=True)
 def _max_line_repeats(data, s, e, flags, min_chars, keys, begins, lens):
     """How often the most frequent ``line.strip()`` of >= min_chars code points occurs in
@@ -517,30 +555,39 @@ def _max_line_repeats(data, s, e, flags, min_chars, keys, begins, lens):
         j = i
         brk = 0
         while j < e:
+            c = data[j]
+            if 0x20 <= c < 0x80:  # printable ASCII never ends a line
+                j += 1
+                continue
             brk = _break_len(data, j, e)
             if brk:
                 break
             j += 1
         a, b = i, j
         while a < b:  # strip(): leading and trailing str.isspace() characters
-            c, w = _char_at(data, a)
-            if not _is_space(flags, c):
+            c = data[a]
+            if 0x20 < c < 0x80:
+                break
+            cp, w = _char_at(data, a)
+            if not _is_space(flags, cp):
                 break
             a += w
         while b > a:
             k = b - 1
+            c = data[k]
+            if 0x20 < c < 0x80:
+                break
             while (data[k] & 0xC0) == 0x80:
                 k -= 1
-            c, w = _char_at(data, k)
-            if not _is_space(flags, c):
+            cp, w = _char_at(data, k)
+            if not _is_space(flags, cp):
                 break
             b = k
-        if b - a >= min_chars and _chars(data, a, b) >= min_chars:
-            h = _OFFSET_U64
-            for k in range(a, b):
-                h = (h ^ np.uint64(data[k])) * _PRIME_U64
-            keys[m], begins[m], lens[m] = h, a, b - a
-            m += 1
+        if b - a >= min_chars:
+            h, chars = _line_hash(data, a, b)
+            if chars >= min_chars:
+                keys[m], begins[m], lens[m] = h, a, b - a
+                m += 1
         i = j + max(brk, 1)
     if m == 0:
         return 0
@@ -775,6 +822,22 @@ def _think_end_scan(data, starts, ends, tags, out):
             if c == 60 and _at(data, e, i, tags, _THINK_END):
                 found = i
         out[r] = found
+
+
+@njit(cache=True, nogil=True)
+def _summary_hashes(data, ends, think, out):
+    for r in range(len(think)):
+        k = think[r]
+        out[r] = _line_hash(data, k + 8, ends[r])[0] if k >= 0 else np.uint64(0)
+
+
+def summary_keys(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(``think_ends``, a 64-bit hash of the bytes after that ``</think>``, 0 where there is none):
+    accuracy extracts one answer per distinct summary and decodes no other."""
+    think = think_ends(data, starts, ends)
+    hashes = np.empty(len(think), np.uint64)
+    _summary_hashes(data, ends, think, hashes)
+    return think, hashes
 
 
 def think_ends(data: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

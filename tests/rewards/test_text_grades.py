@@ -112,3 +112,21 @@ def test_workers_grade_rows_sent_as_bytes():
     finally:
         pool.close()
     assert _same(got, text_pool.grade(texts, langs, None, job))
+
+
+def test_answers_hashed_in_place_equal_the_per_row_regions():
+    """Accuracy's answers: one extraction per distinct summary hash, the same as per row."""
+    from factory.rewards.scoring import _extract, _Rows
+
+    rng = random.Random(4)
+    summaries = ["The answer is $\\boxed{%d}$.", "**Answer:** %d", "<answer>%d</answer>", "", "  \n", "\\boxed{%d",
+                 "So it is \\boxed{%d} or \\boxed{7}.", "Answer: (B)", "答案：%d"]
+    texts = []
+    for k in range(3 * KERNEL_MIN_TEXTS):
+        summary = rng.choice(summaries).replace("%d", str(k % 9))
+        head = rng.choice(["<think>work\n", "", "|special_token|x|special_token|", "<think>a</think>b"])
+        texts.append(rng.choice([f"{head}</think>{summary}", f"{head}{summary}", None, f"{head}</THINK>{summary}"]))
+    rows = _Rows(pa.RecordBatch.from_pylist([{"completion": t} for t in texts]))
+    got = rows._answers_in_place()
+    assert got == _extract(rows.col.regions())
+    assert len({a for a in got if a is not None}) >= 9  # answers of several kinds are extracted
