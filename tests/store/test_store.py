@@ -169,3 +169,20 @@ def test_concurrent_builds_of_one_snapshot_do_not_collide(store):
     assert {r.snapshot.ref for r in results} == {results[0].snapshot.ref}
     assert sorted(r.cached for r in results) == [False, True]
     assert results[0].snapshot.num_rows == 20_000 and len(store.list("problems")) == 1
+
+
+def test_large_rows_get_row_groups_of_bounded_size(tmp_path, monkeypatch):
+    """A reader decodes whole row groups, so a part of long texts is cut into groups of at most
+    ROW_GROUP_BYTES; short rows keep ROW_GROUP_ROWS per group."""
+    import pyarrow.parquet as pq
+
+    from factory.store import writer
+
+    monkeypatch.setattr(writer, "ROW_GROUP_BYTES", 64 * 1024)
+    long_rows = pa.RecordBatch.from_pydict({"text": ["x" * 1000] * 1000})
+    writer.write_one_shard(tmp_path, "train", None, 0, [long_rows])
+    writer.write_one_shard(tmp_path, "short", None, 0, [pa.RecordBatch.from_pydict({"n": list(range(1000))})])
+    meta = pq.ParquetFile(next(tmp_path.glob("train-*.parquet"))).metadata
+    assert meta.num_rows == 1000 and meta.num_row_groups >= 15
+    assert max(meta.row_group(g).num_rows for g in range(meta.num_row_groups)) * long_rows.nbytes / 1000 <= 64 * 1024
+    assert pq.ParquetFile(next(tmp_path.glob("short-*.parquet"))).metadata.num_row_groups == 1
