@@ -19,6 +19,26 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FACTORY_CACHE") or Path.home() / ".cache" / "r1-factory").expanduser()
 
 
+ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+
+
+def use_jemalloc_for_arrow() -> str:
+    """Make Arrow allocate from jemalloc unless ``ARROW_DEFAULT_MEMORY_POOL`` names a pool; returns
+    the pool in use. Why: the pyarrow wheels default to mimalloc, which hands each batch's pages
+    (a 20k-row batch of rollouts is ~75 MB) back to the OS and faults them in again for the next:
+    `factory score --rewards accuracy` on 200k rollouts took 9.3 s wall with 4.7 s of it in the
+    kernel, against 7.8 s and 1.3 s on jemalloc (which keeps freed pages for reuse), and less
+    peak memory."""
+    import pyarrow as pa
+
+    if not os.environ.get(ARROW_POOL_ENV):
+        try:
+            pa.set_memory_pool(pa.jemalloc_memory_pool())
+        except (NotImplementedError, AttributeError):  # a pyarrow built without jemalloc
+            pass
+    return pa.default_memory_pool().backend_name
+
+
 def hf_token() -> str | None:
     """The Hub token from ``HF_TOKEN`` / ``HUGGING_FACE_HUB_TOKEN``; None lets huggingface_hub use its login."""
     return os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN") or None

@@ -50,6 +50,7 @@ def main(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks."),
 ) -> None:
     _state["store"], _state["debug"] = store, debug
+    envconfig.use_jemalloc_for_arrow()
 
 
 @app.command()

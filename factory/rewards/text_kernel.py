@@ -813,14 +813,25 @@ def text_facts(rows, *, lines: bool, min_line_chars: int = 20, window: int = 409
 def _think_end_scan(data, starts, ends, tags, out):
     for r in range(len(starts)):
         s, e = starts[r], ends[r]
+        pipes = 0
+        for i in range(s, e):  # no early exit: LLVM vectorises the count (~0.1 ns a byte)
+            pipes += data[i] == 124
         found = -1
-        for i in range(s, e):
-            c = data[i]
-            if c == 124 and _at(data, e, i, tags, _SPECIAL_TOKEN):
-                found = -2
-                break
-            if c == 60 and _at(data, e, i, tags, _THINK_END):
-                found = i
+        if pipes:
+            for i in range(s, e):
+                c = data[i]
+                if c == 124 and _at(data, e, i, tags, _SPECIAL_TOKEN):
+                    found = -2
+                    break
+                if c == 60 and _at(data, e, i, tags, _THINK_END):
+                    found = i
+        else:  # the last tag: from the end, where R1's summary is short
+            i = e - 8
+            while i >= s:
+                if data[i] == 60 and _at(data, e, i, tags, _THINK_END):
+                    found = i
+                    break
+                i -= 1
         out[r] = found
 
 

@@ -39,6 +39,9 @@ _WORKER_TASK: dict[str, Any] = {}  # the task of this worker process (set once b
 
 
 def _init_worker(task: ShardTask) -> None:
+    from factory.settings import use_jemalloc_for_arrow
+
+    use_jemalloc_for_arrow()  # as the CLI does: a spawned worker starts on pyarrow's default pool
     task.setup()
     _WORKER_TASK["task"] = task
 
