@@ -102,6 +102,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="score-bench-"))
     table = make_table(args.rows)
     pq.write_table(table, tmp / "rollouts.parquet")
+    os.sync()  # the 266 MB just written is flushed now, not by the OS in the middle of a timed CLI run
     lengths = pa.compute.utf8_length(table.column("completion"))
     print(f"rows {args.rows:,}: completion chars mean {pa.compute.mean(lengths).as_py():,.0f}, "
           f"min {pa.compute.min(lengths).as_py():,}, max {pa.compute.max(lengths).as_py():,}; "

@@ -154,7 +154,7 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
     options = options or BuildOptions()
     config = config if config is not None else Config()
     if Path(output).suffix in (".jsonl", ".json", ".parquet"):
-        batches = read_row_file(input) if is_row_file(input) else store.get(input).batches(config.split)
+        batches = read_row_file(input, config.batch_rows) if is_row_file(input) else store.get(input).batches(config.split)
         return write_row_file(score_batches(batches, config), output)
     if is_row_file(input):
         res = run_build(store, "rollouts_import", {"path": str(Path(input).resolve())}, options=options)

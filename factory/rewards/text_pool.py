@@ -67,9 +67,26 @@ def grade(texts: Sequence[str] | Utf8Rows, languages: Sequence[str | None], temp
     return fmt, share, reasons
 
 
+def warm_kernels(*, accuracy: bool = False, text: bool = True) -> None:
+    """Load the compiled kernels a scoring batch calls (numba's disk cache) and the BMP tables."""
+    from factory.rewards import text_kernel
+
+    rows = Utf8Rows.from_strings(["<think>a</think> b"])
+    if accuracy:
+        text_kernel.summary_keys(rows.data, rows.starts, rows.ends)
+    if text:
+        text_kernel.text_facts(rows, lines=True)
+        text_kernel.count_batch(rows, ["en"])
+
+
 def serve(read_fd: int, write_fd: int) -> None:
     """Worker loop: a job in, its three result lists out; ``None`` stops it."""
     reader, writer = Connection(read_fd, writable=False), Connection(write_fd, readable=False)
+    if use_kernel(INLINE_BELOW):
+        try:
+            warm_kernels()  # before "ready": the parent's first batch is then not kept waiting
+        except Exception:  # noqa: BLE001 - a real fault shows in the first job
+            pass
     writer.send("ready")
     while (msg := reader.recv()) is not None:
         try:
@@ -113,6 +130,12 @@ class TextPool:
         except BaseException:
             self._lock.release()
             raise
+
+    def start(self) -> None:
+        """Start the workers now (``submit`` would start them at the first large batch)."""
+        with self._lock:
+            if self.workers >= 1:
+                self._live()
 
     def _live(self) -> list[tuple[subprocess.Popen, Connection, Connection]]:
         if os.getpid() != self._pid:  # forked: the inherited workers belong to the parent

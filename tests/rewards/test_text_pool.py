@@ -80,3 +80,14 @@ def test_after_an_error_the_next_batch_reads_its_own_replies() -> None:
         assert pool.submit(texts, ["en"] * n, None, job).result() == text_pool.grade(texts, ["en"] * n, None, job)
     finally:
         pool.close()
+
+
+def test_warm_up_starts_the_text_workers_before_the_first_batch():
+    from factory.rewards.scoring import ScoreConfig, warm_up
+
+    cfg = ScoreConfig(rewards=("accuracy", "language"), text_workers=1)
+    pool = text_pool.text_pool(1)
+    pool.close()
+    warm_up(cfg)
+    assert len(pool._pool) == 1 and pool._pool[0][0].poll() is None  # a live worker, already started
+    warm_up(ScoreConfig(rewards=("accuracy",), text_workers=1))  # nothing to start: no error either

@@ -186,3 +186,13 @@ def test_large_rows_get_row_groups_of_bounded_size(tmp_path, monkeypatch):
     assert meta.num_rows == 1000 and meta.num_row_groups >= 15
     assert max(meta.row_group(g).num_rows for g in range(meta.num_row_groups)) * long_rows.nbytes / 1000 <= 64 * 1024
     assert pq.ParquetFile(next(tmp_path.glob("short-*.parquet"))).metadata.num_row_groups == 1
+
+
+def test_row_files_are_read_in_the_consumers_batch_size(tmp_path):
+    import pyarrow.parquet as pq
+
+    from factory.store.row_files import read_row_file
+
+    pq.write_table(pa.table({"n": list(range(1000))}), tmp_path / "rows.parquet")
+    sizes = [b.num_rows for b in read_row_file(tmp_path / "rows.parquet", 300)]
+    assert sizes == [300, 300, 300, 100]
