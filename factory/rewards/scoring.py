@@ -7,10 +7,11 @@ never true by default), ``format_ok``, ``language_consistency``, ``language_cons
 functions call. A column whose grader was not requested is null: nothing is computed that
 nobody asked for.
 
-Speed: completions stay in Arrow buffers (``TextColumn``). Accuracy decodes only the summary
-after ``</think>``, extracts once per distinct summary and grades once per distinct (answer,
-gold) pair; format, language and readability run once per distinct completion, spread over
-the text pool's processes, each batch through the compiled ``text_kernel`` scans.
+Speed: completions stay in Arrow buffers (``TextColumn``). Accuracy hashes each summary after
+``</think>`` in the buffer, decodes and extracts once per distinct summary and grades once per
+distinct (answer, gold) pair; format, language and readability run once per distinct
+completion on the buffer itself (``Utf8Rows`` -> ``text_grades``), spread over the text pool's
+processes.
 """
 
 from __future__ import annotations

@@ -639,13 +639,17 @@ def _longest_paragraph(data, s, e):
 
 
 @njit(cache=True, nogil=True)
-def _line_scan(data, starts, ends, flags, min_chars, out):
+def _line_scratch(starts, ends):
+    """(keys, begins, lens) arrays long enough for every line of the batch's longest row."""
     width = 0
     for r in range(len(starts)):
         width = max(width, ends[r] - starts[r])
-    keys = np.empty(width + 1, np.uint64)
-    begins = np.empty(width + 1, np.int64)
-    lens = np.empty(width + 1, np.int64)
+    return np.empty(width + 1, np.uint64), np.empty(width + 1, np.int64), np.empty(width + 1, np.int64)
+
+
+@njit(cache=True, nogil=True)
+def _line_scan(data, starts, ends, flags, min_chars, out):
+    keys, begins, lens = _line_scratch(starts, ends)
     for r in range(len(starts)):
         out[r, 0] = _max_line_repeats(data, starts[r], ends[r], flags, min_chars, keys, begins, lens)
         out[r, 1] = _longest_paragraph(data, starts[r], ends[r])
@@ -778,13 +782,7 @@ def _row_facts(data, s, e, flags, tags, window, out):
 
 @njit(cache=True, nogil=True)
 def _facts_scan(data, starts, ends, flags, tags, prefilled, lines, min_chars, window, out):
-    width = 0
-    if lines:
-        for r in range(len(starts)):
-            width = max(width, ends[r] - starts[r])
-    keys = np.empty(width + 1, np.uint64)
-    begins = np.empty(width + 1, np.int64)
-    lens = np.empty(width + 1, np.int64)
+    keys, begins, lens = _line_scratch(starts if lines else starts[:0], ends)
     for r in range(len(starts)):
         s, e = starts[r], ends[r]
         _format_row(data, s, e, flags, tags, prefilled, out[r])
