@@ -35,6 +35,14 @@ def main() -> None:
     reasoning = [split_think(t)[0] for t in texts]
     stripped = [words.strip_non_words(t) for t in reasoning]
     config = read.ReadabilityConfig(min_language_consistency=None)
+    from factory.rewards import text_grades as grades
+    from factory.rewards.batch_text import Utf8Rows
+    from factory.rewards.text_pool import TextJob
+
+    rows = Utf8Rows.from_strings(texts)
+    langs = ["en"] * len(texts)
+    job = TextJob(format_template="readable", language=True, readability=config)
+    facts = kernel.text_facts(rows, lines=True)
     # load the compiled kernels (numba's disk cache, or a first compile) before timing anything
     lang.language_consistency(texts[:300], "en")
     read.readability_reasons(texts[:300], config)
@@ -53,6 +61,10 @@ def main() -> None:
         ("  bad_format", lambda: read.bad_format(texts)),
         ("format (readable, batch)", lambda: fmt.format_ok(texts, "readable")),
         ("  python path: readable_format_ok per row", lambda: [fmt.readable_format_ok(t) for t in texts]),
+        ("in place (scoring's path, Utf8Rows): all three", lambda: grades.grade_rows(rows, langs, None, job)),
+        ("  text_facts (format + readability facts)", lambda: kernel.text_facts(rows, lines=True)),
+        ("  language counts", lambda: grades._language(rows, langs)),
+        ("  readability from the facts (with deflate)", lambda: grades._readability(rows, facts, config)),
     ]
     print(f"{len(texts):,} completions, mean {sum(map(len, texts)) / len(texts):,.0f} chars")
     print(f"{'grader':40s} {'µs/row':>8s}")
