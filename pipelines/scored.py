@@ -55,7 +55,7 @@ class ScoreTask:
         table = read_rows(self.files, start, min(start + self.config.rows_per_shard, self.num_rows))
         # several shards run in a process per core already: no text-pool processes on top of those
         config = self.config if self.num_shards() == 1 else replace(self.config, text_workers=0)
-        out = list(score_batches(table.to_batches(), config))
+        out = list(score_batches(table.to_batches(), config, rows_hint=table.num_rows))
         yield from out or [pa.RecordBatch.from_pylist([], schema=table.schema)]
 
 

@@ -154,12 +154,27 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
     options = options or BuildOptions()
     config = config if config is not None else Config()
     if Path(output).suffix in (".jsonl", ".json", ".parquet"):
-        batches = read_row_file(input, config.batch_rows) if is_row_file(input) else store.get(input).batches(config.split)
-        return write_row_file(score_batches(batches, config), output)
+        if is_row_file(input):
+            batches = read_row_file(input, config.batch_rows)
+            rows = _file_rows(input)
+        else:
+            snap = store.get(input)
+            batches, rows = snap.batches(config.split), snap.num_rows
+        return write_row_file(score_batches(batches, config, rows_hint=rows), output)
     if is_row_file(input):
         res = run_build(store, "rollouts_import", {"path": str(Path(input).resolve())}, options=options)
         input = res.snapshot.ref
     return run_build(store, "scored", config, name=output, parents={"rollouts": store.get(input).ref}, options=options)
+
+
+def _file_rows(path: str) -> int | None:
+    """Rows of a Parquet file from its footer; None for other files (or a bad one: the reader says why)."""
+    from factory.store.fsio import parquet_rows
+
+    try:
+        return parquet_rows(path) if Path(path).suffix == ".parquet" and Path(path).is_file() else None
+    except Exception:  # noqa: BLE001 - a hint only; read_row_file reports a corrupt file in one line
+        return None
 
 
 def import_review(store: Store, folder: str | Path, options: Any = None):

@@ -324,18 +324,23 @@ def _readability_per_row(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -
     return np.asarray(readability_reasons(texts, config, languages=langs, token_counts=tokens), object)
 
 
-def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterator[pa.RecordBatch]:
+def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig,
+                  rows_hint: int | None = None) -> Iterator[pa.RecordBatch]:
     """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score.
 
     Three stages overlap: reading (decompression and re-chunking, in a thread), scoring (one
     batch ahead, in a thread) and the consumer's writing. Arrow releases the GIL while it
     decompresses, copies and compresses, so on two cores the Python grading runs beside both.
+    ``rows_hint`` (the input's row count, when known) lets a large input start the text pool's
+    workers while its first batch is read; a small one never starts them.
     """
     import threading
 
+    from factory.rewards.text_pool import INLINE_BELOW
     from factory.sources.base import in_background, rebatch
 
-    warm = threading.Thread(target=warm_up, args=(cfg,), name="score-warm-up", daemon=True)
+    big = rows_hint is not None and rows_hint >= INLINE_BELOW
+    warm = threading.Thread(target=warm_up, args=(cfg, big), name="score-warm-up", daemon=True)
     warm.start()
 
     def scored() -> Iterator[pa.RecordBatch]:
@@ -346,11 +351,11 @@ def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig) -> Iterat
     return in_background(scored(), "score-batches")
 
 
-def warm_up(cfg: ScoreConfig) -> None:
+def warm_up(cfg: ScoreConfig, start_workers: bool = False) -> None:
     """Load what the first batch needs: numba's cached kernels and the BMP tables (~1 s, which
-    the first batch waited for after its own read: 15% of a 200k-row accuracy run) and the text
-    pool's workers. ``score_batches`` runs this while the first batch is read. Best effort: a
-    failure here is raised, if real, by the batch that needs the piece."""
+    the first batch waited for after its own read: 15% of a 200k-row accuracy run) and, with
+    ``start_workers``, the text pool's workers. ``score_batches`` runs this while the first batch
+    is read. Best effort: a failure here is raised, if real, by the batch that needs the piece."""
     from factory.rewards.base import KERNEL_MIN_TEXTS
 
     try:
@@ -360,7 +365,7 @@ def warm_up(cfg: ScoreConfig) -> None:
 
             warm_kernels(accuracy=bool(set(_ACCURACY) & set(cfg.rewards)), text=text)
         workers = cfg.text_workers if cfg.text_workers is not None else _default_workers()
-        if text and workers:
+        if text and workers and start_workers:
             from factory.rewards.text_pool import text_pool
 
             text_pool(workers).start()

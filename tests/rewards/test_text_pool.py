@@ -89,5 +89,7 @@ def test_warm_up_starts_the_text_workers_before_the_first_batch():
     pool = text_pool.text_pool(1)
     pool.close()
     warm_up(cfg)
+    assert pool._pool == []  # an input of unknown or small size starts no worker it may never use
+    warm_up(cfg, start_workers=True)
     assert len(pool._pool) == 1 and pool._pool[0][0].poll() is None  # a live worker, already started
     warm_up(ScoreConfig(rewards=("accuracy",), text_workers=1))  # nothing to start: no error either
