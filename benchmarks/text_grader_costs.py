@@ -37,6 +37,7 @@ def main() -> None:
     config = read.ReadabilityConfig(min_language_consistency=None)
     from factory.rewards import text_grades as grades
     from factory.rewards.batch_text import Utf8Rows
+    from factory.rewards.language import kernel_consistency
     from factory.rewards.text_pool import TextJob
 
     rows = Utf8Rows.from_strings(texts)
@@ -63,7 +64,7 @@ def main() -> None:
         ("  python path: readable_format_ok per row", lambda: [fmt.readable_format_ok(t) for t in texts]),
         ("in place (scoring's path, Utf8Rows): all three", lambda: grades.grade_rows(rows, langs, None, job)),
         ("  text_facts (format + readability facts)", lambda: kernel.text_facts(rows, lines=True)),
-        ("  language counts", lambda: grades._language(rows, langs)),
+        ("  language counts", lambda: kernel_consistency(len(rows), rows.take, rows.text, langs)),
         ("  readability from the facts (with deflate)", lambda: grades._readability(rows, facts, config)),
     ]
     print(f"{len(texts):,} completions, mean {sum(map(len, texts)) / len(texts):,.0f} chars")

@@ -108,8 +108,7 @@ class TextColumn:
 
     def rows(self, picks: np.ndarray) -> Utf8Rows:
         """Rows ``picks`` (ascending: row order is buffer order) as a view of the column's buffer."""
-        idx = np.asarray(picks, np.int64)
-        return Utf8Rows(np.frombuffer(self._view, np.uint8), self._offsets[0][idx], self._offsets[1][idx])
+        return Utf8Rows(np.frombuffer(self._view, np.uint8), *self._offsets).take(picks)
 
     def hashes(self) -> np.ndarray:
         """xxh3-64 of each row's UTF-8 bytes (the ``completion_hash`` column)."""
@@ -130,7 +129,7 @@ class TextColumn:
 
     def region(self, i: int) -> tuple[str | None, bool]:
         """``answer_region`` of row ``i``, decoding only the summary when ``</think>`` closes the CoT."""
-        return self._region_at(i, self._think_end(i))
+        return self.region_at(i, self._think_end(i))
 
     def regions(self) -> Iterator[tuple[str | None, bool]]:
         """``region(i)`` of every row; a large batch finds its ``</think>`` tags in one compiled pass."""
@@ -139,7 +138,7 @@ class TextColumn:
         from factory.rewards.text_kernel import think_ends
 
         data = np.frombuffer(self._view, np.uint8)
-        return (self._region_at(i, k) for i, k in enumerate(think_ends(data, *self._offsets).tolist()))
+        return (self.region_at(i, k) for i, k in enumerate(think_ends(data, *self._offsets).tolist()))
 
     def summary_keys(self) -> tuple[np.ndarray, np.ndarray]:
         """(``think_ends`` of every row, a 64-bit hash of the bytes after its ``</think>``), from
@@ -150,9 +149,6 @@ class TextColumn:
 
     def region_at(self, i: int, k: int) -> tuple[str | None, bool]:
         """``region(i)`` given its ``think_ends`` value ``k``."""
-        return self._region_at(i, k)
-
-    def _region_at(self, i: int, k: int) -> tuple[str | None, bool]:
         if k >= 0:
             return str(self._view[k + len(_THINK_END) : self.ends[i]], "utf-8").strip(), True
         return answer_region(self.text(i))

@@ -142,16 +142,25 @@ def _compiled_format_ok(texts: list[str], template: str, prompts: Sequence[str |
                         think_prefilled: bool) -> list[bool]:
     """``format_ok`` from one kernel pass per text (tag counts and first positions, blank checks);
     texts with ``|special_token|`` take the Python checks."""
-    from factory.rewards.text_kernel import ANSWER_TAG, R1_ZERO_OK, READABLE_OK, SPECIAL, format_facts
+    from factory.rewards.text_kernel import format_facts
+
+    return format_from_facts(format_facts(texts, think_prefilled), texts.__getitem__, template, prompts, think_prefilled)
+
+
+def format_from_facts(facts: Any, text_of: Callable[[int], str], template: str, prompts: Sequence[str | None],
+                      think_prefilled: bool = False) -> list[bool]:
+    """``format_ok`` from the kernel's format facts (``text_kernel`` columns READABLE_OK..SPECIAL);
+    a ``|special_token|`` row is read with ``text_of(i)`` and takes the Python checks."""
+    from factory.rewards.text_kernel import ANSWER_TAG, R1_ZERO_OK, READABLE_OK, SPECIAL
 
     out = []
-    for text, prompt, facts in zip(texts, prompts, format_facts(texts, think_prefilled).tolist()):
-        if facts[SPECIAL]:
-            out.append(_format_one(text, prompt, template, think_prefilled))
+    for i, (f, prompt) in enumerate(zip(facts[:, :SPECIAL + 1].tolist(), prompts)):
+        if f[SPECIAL]:
+            out.append(_format_one(text_of(i), prompt, template, think_prefilled))
             continue
         # auto_template reads the text only for an answer tag, which the kernel counted
-        use = auto_template("<answer>" if facts[ANSWER_TAG] else "", prompt) if template == "auto" else template
-        out.append(bool(facts[R1_ZERO_OK] if use == "r1_zero" else facts[READABLE_OK]))
+        use = auto_template("<answer>" if f[ANSWER_TAG] else "", prompt) if template == "auto" else template
+        out.append(bool(f[R1_ZERO_OK] if use == "r1_zero" else f[READABLE_OK]))
     return out
 
 

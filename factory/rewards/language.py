@@ -209,16 +209,23 @@ def language_consistency(texts: Sequence[Any], languages: Sequence[str | None] |
 
 def _compiled_consistency(texts: list[str], languages: list[Any]) -> np.ndarray:
     """``consistency()`` of every text, from the kernel's counts; rows it flags take the Python path."""
+    return kernel_consistency(len(texts), lambda rows: [texts[i] for i in rows], texts.__getitem__, languages)
+
+
+def kernel_consistency(n: int, subset: Callable[[list[int]], Any], text_of: Callable[[int], str],
+                       languages: Sequence[Any]) -> np.ndarray:
+    """``consistency()`` of ``n`` texts from ``text_kernel.count_batch`` over ``subset(rows)`` (strings
+    or ``Utf8Rows``); a row the kernel hands back is read with ``text_of(i)`` for the Python path."""
     from factory.rewards.text_kernel import count_batch, share_from_counts
 
     codes = {lang: normalize_language(lang) for lang in set(languages)}
     langs = [codes[lang] for lang in languages]
     todo = [i for i, lang in enumerate(langs) if lang is not None]
-    out = np.full(len(texts), np.nan, np.float32)
-    counts = count_batch([texts[i] for i in todo], [langs[i] for i in todo]).tolist()
+    out = np.full(n, np.nan, np.float32)
+    counts = count_batch(subset(todo), [langs[i] for i in todo]).tolist()
     for i, row in zip(todo, counts):
         share = share_from_counts(row, langs[i])
-        out[i] = consistency(texts[i], langs[i]) if share is None else share
+        out[i] = consistency(text_of(i), langs[i]) if share is None else share
     return out
 
 

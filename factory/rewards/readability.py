@@ -123,7 +123,11 @@ def _max_line_repeats(text: str) -> int:
 
 
 def _tail_compression_ratio(text: str, window: int) -> float:
-    data = text[-window:].encode("utf-8")
+    return deflate_ratio(text[-window:].encode("utf-8"))
+
+
+def deflate_ratio(data: Any) -> float:
+    """Compressed / raw size of UTF-8 bytes (any buffer); 1.0 below ``_MIN_COMPRESS_CHARS`` bytes."""
     if len(data) < _MIN_COMPRESS_CHARS:
         return 1.0
     return len(isal_zlib.compress(data, _DEFLATE_LEVEL)) / len(data)

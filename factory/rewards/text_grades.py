@@ -14,13 +14,12 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-from isal import isal_zlib
 
 from factory.rewards import readability as read
 from factory.rewards import text_kernel as kernel
 from factory.rewards.batch_text import Utf8Rows
-from factory.rewards.format_reward import _format_one, auto_template
-from factory.rewards.language import consistency, normalize_language
+from factory.rewards.format_reward import format_from_facts
+from factory.rewards.language import kernel_consistency
 
 
 def supports(config: read.ReadabilityConfig | None) -> bool:
@@ -33,34 +32,11 @@ def grade_rows(rows: Utf8Rows, languages: Sequence[str | None], templates: Seque
     """``text_pool.grade`` of the decoded rows, from the kernels (``job`` is a ``TextJob``)."""
     facts = kernel.text_facts(rows, lines=job.readability is not None,
                               min_line_chars=read._MIN_LINE_CHARS) if job.format_template or job.readability else None
-    fmt = _format(rows, facts, job.format_template, templates) if job.format_template else None
-    share = _language(rows, languages).tolist() if job.language else None
+    prompts = templates if templates is not None else [None] * len(rows)
+    fmt = format_from_facts(facts, rows.text, job.format_template, prompts) if job.format_template else None
+    share = kernel_consistency(len(rows), rows.take, rows.text, languages).tolist() if job.language else None
     reasons = _readability(rows, facts, job.readability) if job.readability is not None else None
     return fmt, share, reasons
-
-
-def _format(rows: Utf8Rows, facts: np.ndarray, template: str, templates: Sequence[str | None] | None) -> list[bool]:
-    prompts = templates if templates is not None else [None] * len(rows)
-    out = []
-    for i, (f, prompt) in enumerate(zip(facts[:, :kernel.SPECIAL + 1].tolist(), prompts)):
-        if f[kernel.SPECIAL]:
-            out.append(_format_one(rows.text(i), prompt, template, False))
-            continue
-        use = auto_template("<answer>" if f[kernel.ANSWER_TAG] else "", prompt) if template == "auto" else template
-        out.append(bool(f[kernel.R1_ZERO_OK] if use == "r1_zero" else f[kernel.READABLE_OK]))
-    return out
-
-
-def _language(rows: Utf8Rows, languages: Sequence[str | None]) -> np.ndarray:
-    codes = {lang: normalize_language(lang) for lang in set(languages)}
-    langs = [codes[lang] for lang in languages]
-    todo = [i for i, lang in enumerate(langs) if lang is not None]
-    out = np.full(len(rows), np.nan, np.float32)
-    counts = kernel.count_batch(rows.take(todo), [langs[i] for i in todo]).tolist()
-    for i, row in zip(todo, counts):
-        share = kernel.share_from_counts(row, langs[i])
-        out[i] = consistency(rows.text(i), langs[i]) if share is None else share
-    return out
 
 
 _UNDECIDED = "?"
@@ -88,7 +64,7 @@ def _readability(rows: Utf8Rows, facts: np.ndarray, config: read.ReadabilityConf
             reason = _UNDECIDED
         elif (c.line_repeats is not None and f[kernel.REPEATS] >= c.line_repeats) or (
                 c.min_compression_ratio is not None
-                and _tail_ratio(data, f[kernel.TAIL_START], int(rows.ends[i])) < c.min_compression_ratio):
+                and read.deflate_ratio(data[f[kernel.TAIL_START]:rows.ends[i]]) < c.min_compression_ratio):
             reason = "repetition"
         elif c.drop_code_in_cot and f[kernel.FENCE]:
             reason = _UNDECIDED
@@ -102,11 +78,3 @@ def _readability(rows: Utf8Rows, facts: np.ndarray, config: read.ReadabilityConf
         for i, reason in zip(undecided, read.readability_reasons(rows.texts(undecided), c)):
             out[i] = reason
     return out
-
-
-def _tail_ratio(data: np.ndarray, start: int, end: int) -> float:
-    """``readability._tail_compression_ratio`` on the bytes of the tail the kernel located."""
-    if end - start < read._MIN_COMPRESS_CHARS:
-        return 1.0
-    return len(isal_zlib.compress(data[start:end], read._DEFLATE_LEVEL)) / (end - start)
-

@@ -451,8 +451,10 @@ def _scan(data, starts, ends, bits, flags, cls, lower, keys, vals, max_word, lat
 def _utf8(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(bytes, starts, ends) of a batch of strings, joined (lone surrogates kept, as Python holds them);
     a ``batch_text.Utf8Rows`` is read in place."""
-    if hasattr(texts, "data") and hasattr(texts, "starts"):
-        return texts.data, texts.starts, texts.ends  # type: ignore[attr-defined]
+    from factory.rewards.batch_text import Utf8Rows
+
+    if isinstance(texts, Utf8Rows):
+        return texts.data, texts.starts, texts.ends
     encoded = [s.encode("utf-8", "surrogatepass") for s in texts]
     lengths = np.fromiter(map(len, encoded), np.int64, count=len(encoded))
     ends = np.cumsum(lengths)
