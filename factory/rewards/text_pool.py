@@ -25,6 +25,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from factory import gc_pause
 from factory.rewards.base import use_kernel
 from factory.rewards.batch_text import Utf8Rows
 from factory.rewards.format_reward import format_ok
@@ -90,7 +91,9 @@ def serve(read_fd: int, write_fd: int) -> None:
     writer.send("ready")
     while (msg := reader.recv()) is not None:
         try:
-            writer.send(grade(*msg))
+            with gc_pause.paused():  # per job: a long-lived worker still collects between jobs
+                result = grade(*msg)
+            writer.send(result)
         except Exception:  # noqa: BLE001 - the parent regrades the chunk and raises the error itself
             writer.send(_FAILED)
 

@@ -1,0 +1,51 @@
+"""Keep Python's cyclic garbage collector out of a batch loop.
+
+Why: scoring allocates millions of short-lived tuples, strings and Fractions, so the collector
+runs hundreds of times per 200k rows, and each pass re-traverses what earlier batches left alive
+(the graders' memo tables, the kernels numba loaded). Measured with ``gc.callbacks`` on
+``factory score --rewards accuracy`` over 200k rollouts: 0.3–0.6 s inside the collector, all of
+it holding the GIL on the scoring thread, which is the pipeline's critical path. Collecting once
+per batch instead still cost ~11 ms a batch (one traversal of everything the batch kept); freezing
+what a batch kept costs nothing. Reference cycles there are rare (~900 objects in that run); those
+made inside the loop are collected after it, by the normal collector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import threading
+from collections.abc import Iterator
+
+_lock = threading.Lock()
+_depth = 0
+_was_enabled = False
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """Disable automatic collection (and freeze the objects alive now: imports, loaded kernels);
+    the outermost ``paused()`` undoes both when it exits. Nests, also across threads."""
+    global _depth, _was_enabled
+    with _lock:
+        if _depth == 0:
+            _was_enabled = gc.isenabled()
+            gc.freeze()
+            gc.disable()
+        _depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _depth -= 1
+            if _depth == 0:
+                gc.unfreeze()  # back into the oldest generation: collected as usual from now on
+                if _was_enabled:
+                    gc.enable()
+
+
+def settle() -> None:
+    """Inside ``paused()``, after a batch: what it left alive is frozen, so no later collection in
+    the loop traverses it again (moving the young generations is O(1))."""
+    if _depth:
+        gc.freeze()
