@@ -2,13 +2,13 @@
 
 A deterministic 200k-row synthetic rollout table (8 samples per problem, R1-like completions of
 1.5–6k characters, ~40% wrong, mixed answer kinds, ~10% mixed-language CoT) is written to
-Parquet. Three ratios against open-r1's per-row math_verify reward (measured on a slice, before
-and after, in this run): the whole `factory score --rewards accuracy` CLI process file→file;
+Parquet. Three ratios against open-r1's per-row math_verify reward (measured on a slice before,
+between and after the repeats, in this run; each side is taken at its best run): the whole `factory score --rewards accuracy` CLI process file→file;
 the same with accuracy,format,language,readability; and the `scored` builder snapshot→snapshot
 with accuracy,language,readability (the reasoning builder's scoring stage). Also measured:
 language consistency alone (completions/s) and the sandbox on trivial programs (programs/s).
 
-Run: .venv/bin/python benchmarks/score_bench.py [--rows 200000] [--baseline-rows 1000]
+Run: .venv/bin/python benchmarks/score_bench.py [--rows 200000] [--baseline-rows 1000] [--repeats 2]
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=200_000)
     ap.add_argument("--baseline-rows", type=int, default=1_000)
+    ap.add_argument("--repeats", type=int, default=2, help="runs of each CLI (and of the baseline, plus one)")
     args = ap.parse_args()
     from factory import api
     from factory.rewards.base import Verdict
@@ -109,30 +110,39 @@ def main() -> None:
           f"{pa.compute.sum(table.column('mixed')).as_py():,} mixed-language")
     store = Store(tmp / "store")
     k = min(args.baseline_rows, args.rows)
-    base_rate, base = baseline_rate(table, k)  # measured before and after: the machine is shared
     four = "accuracy,format,language,readability"
-    results = {}
-    for label in ("accuracy", four):
-        results[f"factory score --rewards {label} (whole CLI, file to file)"] = run_cli(
-            tmp / "store", ["score", str(tmp / "rollouts.parquet"), "--rewards", label,
-                            "--output", str(tmp / f"scored-{label.count(',')}.parquet")])
+    labels = {"accuracy": "factory score --rewards accuracy (whole CLI, file to file)",
+              four: f"factory score --rewards {four} (whole CLI, file to file)"}
+    # The machine is shared and drifts by tens of percent within minutes: the baseline runs before,
+    # between and after the repeats, and each side is reported at its best (noise only slows a run).
+    base_rates, base = [], None
+    times: dict[str, list[float]] = {label: [] for label in labels.values()}
+    for _ in range(args.repeats):
+        rate, base = baseline_rate(table, k)
+        base_rates.append(rate)
+        for rewards, label in labels.items():
+            times[label].append(run_cli(tmp / "store", [
+                "score", str(tmp / "rollouts.parquet"), "--rewards", rewards,
+                "--output", str(tmp / f"scored-{rewards.count(',')}.parquet")]))
     rollouts = api.score(store, str(tmp / "rollouts.parquet"), Config(rewards=("accuracy",)), output="warm")
     imported = store.get(rollouts.snapshot.parents["rollouts"]).ref
+    builder = "scored builder, accuracy+language+readability (snapshot to snapshot)"
     t0 = time.perf_counter()
     api.score(store, imported, Config(rewards=("accuracy", "language", "readability")), output="reasoning-scored")
-    results["scored builder, accuracy+language+readability (snapshot to snapshot)"] = time.perf_counter() - t0
-    after_rate, _ = baseline_rate(table, k)
-    base_rate = (base_rate + after_rate) / 2
+    times[builder] = [time.perf_counter() - t0]
+    base_rates.append(baseline_rate(table, k)[0])
+    base_rate = max(base_rates)
     scored = pq.read_table(tmp / "scored-3.parquet", columns=["verdict", "language_consistent", "mixed"])
     ours = scored.column("verdict").to_pylist()[:k]
     both = [(b, o) for b, o in zip(base, ours) if b is not None]
     agree = sum((b == 1.0) == (o == Verdict.CORRECT.value) for b, o in both) / max(len(both), 1)
 
-    print(f"baseline (open-r1 per-row parse+verify, {k:,} rows, mean of a run before and after): "
-          f"{base_rate:,.0f} rows/s")
-    for label, t in results.items():
-        rate = args.rows / t
-        print(f"{label}: {rate:,.0f} rows/s  ({rate / base_rate:.1f}x baseline)")
+    print(f"baseline (open-r1 per-row parse+verify, {k:,} rows, best of {len(base_rates)} runs: "
+          f"{', '.join(f'{r:,.0f}' for r in base_rates)}): {base_rate:,.0f} rows/s")
+    for label, ts in times.items():
+        rate = args.rows / min(ts)
+        runs = f"best of {len(ts)} runs: {', '.join(f'{t:.2f}' for t in ts)} s; " if len(ts) > 1 else ""
+        print(f"{label}: {rate:,.0f} rows/s  ({runs}{rate / base_rate:.1f}x baseline)")
     print(f"agreement with the baseline where it could parse the gold: {agree:.1%} of {len(both):,} rows")
     lc = scored.column("language_consistent").to_pylist()
     mixed = table.column("mixed").to_pylist()

@@ -20,6 +20,21 @@ def cache_dir() -> Path:
 
 
 ARROW_POOL_ENV = "ARROW_DEFAULT_MEMORY_POOL"
+JEMALLOC_CONF_ENV = "JE_ARROW_MALLOC_CONF"
+JEMALLOC_CONF = "oversize_threshold:0,dirty_decay_ms:-1,muzzy_decay_ms:-1"
+"""Arrow's bundled jemalloc, told to keep freed pages for reuse. Its default serves allocations
+over 8 MB (a 20k-row batch's text buffer, grown by doubling while Parquet decodes it) from an
+arena that returns them to the OS at once, so every batch faulted its pages in again: on
+`factory score --rewards accuracy` over 200k rollouts, 454k page faults and 1.3-2.3 s of kernel
+time, against 258k and 1.1-1.3 s with this (peak RSS 1.22 -> 1.43 GB: the high-water mark is kept)."""
+
+
+def configure_jemalloc() -> None:
+    """Set ``JE_ARROW_MALLOC_CONF`` (unless set) before pyarrow loads: jemalloc reads it once, when
+    the library initialises, so this must run before the first ``import pyarrow`` (the package's
+    ``__init__`` calls it; a pyarrow imported earlier keeps its defaults). Only Arrow's jemalloc
+    pool reads it, which ``use_jemalloc_for_arrow`` selects."""
+    os.environ.setdefault(JEMALLOC_CONF_ENV, JEMALLOC_CONF)
 
 
 def use_jemalloc_for_arrow() -> str:
