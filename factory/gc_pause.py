@@ -20,16 +20,20 @@ from collections.abc import Iterator
 _lock = threading.Lock()
 _depth = 0
 _was_enabled = False
+_had_frozen = False
 
 
 @contextlib.contextmanager
 def paused() -> Iterator[None]:
     """Disable automatic collection (and freeze the objects alive now: imports, loaded kernels);
-    the outermost ``paused()`` undoes both when it exits. Nests, also across threads."""
-    global _depth, _was_enabled
+    the outermost ``paused()`` undoes both when it exits. Nests, also across threads. A process
+    that froze objects itself (a pre-fork server) keeps everything frozen: unfreezing is all or
+    nothing, and its own freeze must stand."""
+    global _depth, _was_enabled, _had_frozen
     with _lock:
         if _depth == 0:
             _was_enabled = gc.isenabled()
+            _had_frozen = gc.get_freeze_count() > 0
             gc.freeze()
             gc.disable()
         _depth += 1
@@ -39,7 +43,8 @@ def paused() -> Iterator[None]:
         with _lock:
             _depth -= 1
             if _depth == 0:
-                gc.unfreeze()  # back into the oldest generation: collected as usual from now on
+                if not _had_frozen:
+                    gc.unfreeze()  # back into the oldest generation: collected as usual from now on
                 if _was_enabled:
                     gc.enable()
 

@@ -35,6 +35,15 @@ def test_paused_keeps_a_disabled_collector_disabled() -> None:
     assert not gc.isenabled()
 
 
+def test_a_freeze_made_by_the_process_itself_stands() -> None:
+    gc.freeze()
+    before = gc.get_freeze_count()
+    with gc_pause.paused():
+        pass
+    assert gc.get_freeze_count() >= before > 0  # not unfrozen behind the caller's back
+    assert gc.isenabled()
+
+
 def test_settle_freezes_survivors_only_inside_a_pause() -> None:
     gc_pause.settle()
     assert gc.get_freeze_count() == 0  # outside a pause it does nothing
@@ -47,15 +56,21 @@ def test_settle_freezes_survivors_only_inside_a_pause() -> None:
 
 
 def test_cycles_made_while_paused_are_collected_after() -> None:
+    import weakref
+
     class Node:
         pass
 
     with gc_pause.paused():
         a, b = Node(), Node()
         a.other, b.other = b, a
+        ref = weakref.ref(a)
         del a, b
         gc_pause.settle()
-    assert gc.collect() >= 2  # the cycle was frozen, not lost: unfrozen, it is garbage again
+        gc.collect()
+        assert ref() is not None  # frozen: not even a full collection walks it inside the loop
+    gc.collect()
+    assert ref() is None  # unfrozen at the end, the cycle is garbage like any other
 
 
 def _batches(n: int) -> list[pa.RecordBatch]:
