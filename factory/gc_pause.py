@@ -55,3 +55,21 @@ def settle() -> None:
     the loop traverses it again (moving the young generations is O(1))."""
     if _depth:
         gc.freeze()
+
+
+_exit_hook = False
+
+
+def skip_exit_collection() -> None:
+    """At interpreter exit, after every atexit hook registered later (they run first), freeze the
+    heap, so the final collection of ``Py_FinalizeEx`` does not traverse it. Measured after a
+    200k-row ``factory score --rewards accuracy``: that collection took 0.6 s (sympy, numba's
+    kernels, the graders' memo tables), ~15% of the whole run, to free memory the OS takes back
+    anyway. For command-line processes whose work is done and committed by then: an object in a
+    garbage cycle is not finalized at exit (CPython promises no such finalization either)."""
+    global _exit_hook
+    if not _exit_hook:
+        import atexit
+
+        atexit.register(gc.freeze)
+        _exit_hook = True

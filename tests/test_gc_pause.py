@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pytest
@@ -92,3 +96,27 @@ def test_abandoned_score_batches_restores_the_collector() -> None:
     next(it)
     it.close()  # stops the scoring thread, whose generator exits its pause
     assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
+EXIT_PROBE = """
+import gc, sys
+from factory import gc_pause
+if sys.argv[1] == "skip":
+    gc_pause.skip_exit_collection()
+    gc_pause.skip_exit_collection()  # idempotent: one hook
+class Node:
+    def __del__(self):
+        sys.stdout.write("finalized\\n")
+gc.disable()
+a, b = Node(), Node()
+a.other, b.other = b, a
+del a, b  # a garbage cycle: only a collection finds it
+"""
+
+
+@pytest.mark.parametrize("mode", ["default", "skip"])
+def test_exit_collection_skips_the_frozen_heap(mode) -> None:
+    """The interpreter's last collection finds the garbage cycle unless the heap was frozen at exit."""
+    out = subprocess.run([sys.executable, "-c", EXIT_PROBE, mode], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert out.stdout.count("finalized") == (2 if mode == "default" else 0)

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 import typer
 
-from factory import api
+from factory import api, gc_pause
 from factory import settings as envconfig
 from factory.cli import render
 from factory.store.store import Store
@@ -51,6 +51,7 @@ def main(
 ) -> None:
     _state["store"], _state["debug"] = store, debug
     envconfig.use_jemalloc_for_arrow()
+    gc_pause.skip_exit_collection()
 
 
 @app.command()
