@@ -155,8 +155,12 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
     config = config if config is not None else Config()
     if Path(output).suffix in (".jsonl", ".json", ".parquet"):
         if is_row_file(input):
-            batches = read_row_file(input, config.batch_rows)
             rows = _file_rows(input)
+            if Path(output).suffix == ".parquet" and rows:
+                done = _score_adding_columns(input, output, config, rows)
+                if done is not None:
+                    return done
+            batches = read_row_file(input, config.batch_rows)
         else:
             snap = store.get(input)
             batches, rows = snap.batches(config.split), snap.num_rows
@@ -165,6 +169,22 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
         res = run_build(store, "rollouts_import", {"path": str(Path(input).resolve())}, options=options)
         input = res.snapshot.ref
     return run_build(store, "scored", config, name=output, parents={"rollouts": store.get(input).ref}, options=options)
+
+
+def _score_adding_columns(input: str, output: str, config: Any, rows: int) -> int | None:
+    """Parquet to Parquet: only the columns scoring reads are decoded, and the input's columns
+    go into the output chunk by chunk, copied, not re-encoded (``parquet_splice``: zstd on the
+    completions was the slowest stage of the CLI). None where the file cannot be spliced."""
+    import pyarrow.parquet as pq
+
+    from factory.rewards.scoring import INPUT_COLUMNS, score_batches
+    from factory.store.parquet_splice import append_columns, splice_problem
+
+    names = pq.read_schema(input).names
+    if "completion" not in names or splice_problem(input) is not None:
+        return None
+    batches = read_row_file(input, config.batch_rows, columns=[c for c in INPUT_COLUMNS if c in names])
+    return append_columns(input, output, score_batches(batches, config, rows_hint=rows, carry=False))
 
 
 def _file_rows(path: str) -> int | None:

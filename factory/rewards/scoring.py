@@ -269,8 +269,15 @@ def _accuracy_columns(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig, cols
         rewards["reasoning_gym"] = np.array([np.nan if v is None else v for v in got], np.float64)
 
 
-def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
-    """Score one batch of rollouts (needs ``completion``; reads ``answer``, ``tests``, ``language``)."""
+INPUT_COLUMNS = ("completion", "answer", "tests", "language", "template", "metadata", "completion_tokens")
+"""Every column scoring reads: a caller that keeps the others itself (``parquet_splice``) reads only these."""
+
+
+def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig, carry: bool = True) -> pa.RecordBatch:
+    """Score one batch of rollouts (needs ``completion``; reads the ``INPUT_COLUMNS`` it has).
+
+    With ``carry`` the input's columns come first (those named like a score column replaced);
+    without it, only the score columns."""
     if "completion" not in batch.schema.names:
         raise ValueError(f"scoring needs a 'completion' column; the input has {', '.join(batch.schema.names)}")
     rows, n = _Rows(batch), batch.num_rows
@@ -311,7 +318,7 @@ def score_batch(batch: pa.RecordBatch, cfg: ScoreConfig) -> pa.RecordBatch:
     cols["reward"] = pa.array(total.astype(np.float32))
     cols["completion_hash"] = pa.array(rows.hashes, pa.uint64())
     cols["graders"] = pa.array([json.dumps(cfg.graders, sort_keys=True)] * n, pa.string())
-    out_names = [c for c in batch.schema.names if c not in cols]
+    out_names = [c for c in batch.schema.names if c not in cols] if carry else []
     arrays = [batch.column(c) for c in out_names] + list(cols.values())
     return pa.RecordBatch.from_arrays(arrays, names=out_names + list(cols))
 
@@ -326,14 +333,15 @@ def _readability_per_row(batch: pa.RecordBatch, rows: _Rows, cfg: ScoreConfig) -
 
 
 def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig,
-                  rows_hint: int | None = None) -> Iterator[pa.RecordBatch]:
+                  rows_hint: int | None = None, carry: bool = True) -> Iterator[pa.RecordBatch]:
     """Re-chunk to ``cfg.batch_rows`` (large batches = more shared (answer, gold) pairs) and score.
 
     Three stages overlap: reading (decompression and re-chunking, in a thread), scoring (one
     batch ahead, in a thread) and the consumer's writing. Arrow releases the GIL while it
     decompresses, copies and compresses, so on two cores the Python grading runs beside both.
     ``rows_hint`` (the input's row count, when known) lets a large input start the text pool's
-    workers while its first batch is read; a small one never starts them.
+    workers while its first batch is read; a small one never starts them. ``carry``: as in
+    ``score_batch``.
     """
     import threading
 
@@ -349,7 +357,7 @@ def score_batches(batches: Iterable[pa.RecordBatch], cfg: ScoreConfig,
         with gc_pause.paused():  # the collector cost 0.4-0.9 s of this thread per 200k rows
             for batch in in_background(rebatch(batches, cfg.batch_rows), "score-read"):
                 warm.join()  # loaded while the first batch was read
-                out = score_batch(batch, cfg)
+                out = score_batch(batch, cfg, carry)
                 gc_pause.settle()
                 yield out
 

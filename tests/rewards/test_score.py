@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
@@ -93,3 +94,30 @@ def test_same_functions_serve_trl():
     assert accuracy.__name__ == "accuracy_reward"
     assert fmt(completions)[0] == 1.0
     assert language(completions, **cols)[5] is None
+
+
+def test_parquet_to_parquet_copies_the_input_columns_and_equals_re_encoding(store, rollouts_file, tmp_path):
+    """The input's chunks are copied (they keep its snappy codec), the score columns added, and
+    the table read back is the one the re-encoding path writes; scoring the output again
+    replaces its score columns."""
+    import pyarrow.json as pajson
+
+    from factory.rewards.scoring import score_batches
+    from factory.store.row_files import read_row_file, write_row_file
+
+    table = pajson.read_json(rollouts_file)
+    src = tmp_path / "rollouts.parquet"
+    pq.write_table(pa.concat_tables([table] * 5), src, row_group_size=7, compression="snappy")
+    cfg = Config(rewards=("accuracy", "format", "language"), batch_rows=4)
+    out, plain = tmp_path / "scored.parquet", tmp_path / "plain.parquet"
+    assert api.score(store, str(src), cfg, output=str(out)) == 30
+    write_row_file(score_batches(read_row_file(src, cfg.batch_rows), cfg), plain)
+    assert pq.read_table(out).equals(pq.read_table(plain))
+    meta = pq.ParquetFile(out).metadata
+    assert meta.num_row_groups == 5 and meta.row_group(0).column(0).compression == "SNAPPY"
+    again, again_plain = tmp_path / "again.parquet", tmp_path / "again-plain.parquet"
+    accuracy = Config(rewards=("accuracy",), batch_rows=4)
+    api.score(store, str(out), accuracy, output=str(again))
+    write_row_file(score_batches(read_row_file(out, 4), accuracy), again_plain)
+    assert pq.read_table(again).equals(pq.read_table(again_plain))
+    assert pq.ParquetFile(again).metadata.row_group(0).column(0).compression == "SNAPPY"
