@@ -121,3 +121,6 @@ def test_parquet_to_parquet_copies_the_input_columns_and_equals_re_encoding(stor
     write_row_file(score_batches(read_row_file(out, 4), accuracy), again_plain)
     assert pq.read_table(again).equals(pq.read_table(again_plain))
     assert pq.ParquetFile(again).metadata.row_group(0).column(0).compression == "SNAPPY"
+    before = pq.read_table(again)
+    api.score(store, str(again), accuracy, output=str(again))  # in place: read while the temp is written
+    assert pq.read_table(again).equals(before)

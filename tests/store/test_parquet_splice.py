@@ -204,3 +204,24 @@ def test_encrypted_files_are_not_spliced(tmp_path, plaintext_footer):
     with pq.ParquetWriter(path, source_table().schema, encryption_properties=props) as w:
         w.write_table(source_table())
     assert splice_problem(path) == "encrypted"
+
+
+@pytest.mark.parametrize("writer", ["polars", "duckdb"])
+def test_sources_written_by_other_engines(tmp_path, writer):
+    """Rollouts often come from Polars or DuckDB: their chunks, indexes and footers splice too."""
+    src, out = tmp_path / "src.parquet", tmp_path / "out.parquet"
+    table = source_table().drop_columns(["nested"])
+    if writer == "polars":
+        pl.from_arrow(table).write_parquet(src, row_group_size=300, statistics=True)
+    else:
+        con = duckdb.connect()
+        con.register("t", table)
+        con.execute(f"COPY t TO '{src}' (FORMAT parquet, ROW_GROUP_SIZE 300)")
+    assert splice_problem(src) is None
+    append_columns(src, out, new_columns().to_batches(max_chunksize=333))
+    want = pq.read_table(src).drop_columns(["reward"])
+    want = want.append_column("reward", new_columns()["reward"]).append_column("verdict", new_columns()["verdict"])
+    assert pq.read_table(out).equals(want)
+    assert duckdb.sql(f"select sum(id), count(verdict) from '{out}' where id >= 500").fetchall() == [
+        (sum(range(500, N)), sum(1 for i in range(500, N) if i % 3 != 2))]
+    assert pl.read_parquet(out).shape == (N, len(want.column_names))
