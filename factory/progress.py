@@ -50,9 +50,22 @@ class RowProgress:
             self._progress.start()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._progress is not None:
+            if exc_type is not None:  # the error is the one line left: no half-done bar above it
+                self._progress.live.transient = True
             self._progress.stop()
+
+    def total(self, total: int | None) -> None:
+        """Set the total once it is known (a file's row count comes from its footer)."""
+        if self._progress is not None:
+            self._progress.update(self._task, total=total)
+
+    def counted(self, batches):
+        """Pass record batches through, advancing by their rows."""
+        for batch in batches:
+            self.advance(batch.num_rows)
+            yield batch
 
     def advance(self, n: int = 1, extra: str | None = None) -> None:
         if self._progress is not None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from factory.curate import review
 from factory.errors import FactoryError, InputError
+from factory.progress import RowProgress
 from factory.sql.catalog import Catalog
 from factory.store.lineage import LineageNode, lineage, referenced
 from factory.store.row_files import is_row_file, read_row_file, write_row_file
@@ -154,24 +155,27 @@ def score(store: Store, input: str, config: Any = None, *, output: str = "scored
     options = options or BuildOptions()
     config = config if config is not None else Config()
     if Path(output).suffix in (".jsonl", ".json", ".parquet"):
-        if is_row_file(input):
-            rows = _file_rows(input)
-            if Path(output).suffix == ".parquet" and rows:
-                done = _score_adding_columns(input, output, config, rows)
-                if done is not None:
-                    return done
-            batches = read_row_file(input, config.batch_rows)
-        else:
-            snap = store.get(input)
-            batches, rows = snap.batches(config.split), snap.num_rows
-        return write_row_file(score_batches(batches, config, rows_hint=rows), output)
+        with RowProgress("score", total=None, quiet=options.quiet) as bar:
+            if is_row_file(input):
+                rows = _file_rows(input)
+                bar.total(rows)
+                if Path(output).suffix == ".parquet" and rows:
+                    done = _score_adding_columns(input, output, config, rows, bar)
+                    if done is not None:
+                        return done
+                batches = read_row_file(input, config.batch_rows)
+            else:
+                snap = store.get(input)
+                batches, rows = snap.batches(config.split), snap.num_rows
+                bar.total(rows)
+            return write_row_file(bar.counted(score_batches(batches, config, rows_hint=rows)), output)
     if is_row_file(input):
         res = run_build(store, "rollouts_import", {"path": str(Path(input).resolve())}, options=options)
         input = res.snapshot.ref
     return run_build(store, "scored", config, name=output, parents={"rollouts": store.get(input).ref}, options=options)
 
 
-def _score_adding_columns(input: str, output: str, config: Any, rows: int) -> int | None:
+def _score_adding_columns(input: str, output: str, config: Any, rows: int, bar: RowProgress) -> int | None:
     """Parquet to Parquet: only the columns scoring reads are decoded, and the input's columns
     go into the output chunk by chunk, copied, not re-encoded (``parquet_splice``: zstd on the
     completions was the slowest stage of the CLI). None where the file cannot be spliced."""
@@ -184,7 +188,7 @@ def _score_adding_columns(input: str, output: str, config: Any, rows: int) -> in
     if "completion" not in names or splice_problem(input) is not None:
         return None
     batches = read_row_file(input, config.batch_rows, columns=[c for c in INPUT_COLUMNS if c in names])
-    return append_columns(input, output, score_batches(batches, config, rows_hint=rows, carry=False))
+    return append_columns(input, output, bar.counted(score_batches(batches, config, rows_hint=rows, carry=False)))
 
 
 def _file_rows(path: str) -> int | None:

@@ -129,7 +129,9 @@ def generate(
 def score(
     input: str = typer.Argument(..., help="Rollouts snapshot (NAME[@ID]) or a .jsonl/.parquet file."),
     rewards: str = typer.Option("accuracy,format,language", "--rewards", help="Comma-separated reward names."),
-    output: str = typer.Option("scored", "--output", help="Snapshot name, or a .jsonl/.parquet file."),
+    output: str = typer.Option("scored", "--output", help=(
+        "Snapshot name, or a .jsonl/.parquet file (Parquet to Parquet: the input's columns are copied "
+        "as they are, keeping its codec, and the score columns added).")),
     weight: Optional[List[str]] = typer.Option(None, "--weight", help="NAME=WEIGHT (repeatable)."),
     format_template: str = typer.Option("auto", "--format-template", help="auto | r1_zero | readable"),
     language_threshold: float = typer.Option(0.95, "--language-threshold"),
