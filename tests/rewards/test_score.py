@@ -124,3 +124,19 @@ def test_parquet_to_parquet_copies_the_input_columns_and_equals_re_encoding(stor
     before = pq.read_table(again)
     api.score(store, str(again), accuracy, output=str(again))  # in place: read while the temp is written
     assert pq.read_table(again).equals(before)
+
+
+def test_score_columns_depend_only_on_the_input_columns():
+    """The splice path reads only ``INPUT_COLUMNS``: scoring must not read any other column."""
+    from factory.rewards.readability import ReadabilityConfig
+    from factory.rewards.scoring import INPUT_COLUMNS, score_batch
+
+    rows = [{**r, "template": t, "completion_tokens": k, "metadata": None, "problem_id": f"p{i}", "extra": i}
+            for i, (r, t, k) in enumerate(zip(ROWS, ["r1_zero@1.0.0", "readable@1.0.0", None] * 2, [10, 5000] * 3))]
+    batch = pa.RecordBatch.from_pylist(rows)
+    cfg = Config(rewards=("accuracy", "format", "language", "readability", "tag_count"),
+                 readability=ReadabilityConfig(min_language_consistency=None, max_tokens=100))
+    full = score_batch(batch, cfg, carry=False)
+    only = score_batch(batch.select([c for c in INPUT_COLUMNS if c in batch.schema.names]), cfg, carry=False)
+    assert full.equals(only) and "extra" not in full.schema.names
+    assert full.column("readability_issue").to_pylist()[1] is not None  # completion_tokens was read
