@@ -192,8 +192,8 @@ class ColumnAppender:
         self.start_group()
         start, placed = self.started
         self.started = None
-        extra = self._encode(columns.cast(self.new_schema))
-        placed += self._place([_Chunk(extra, cc) for cc in read_footer(extra).get(F_ROW_GROUPS).items[0].get(RG_COLUMNS).items])
+        extra, meta = self._encode(columns.cast(self.new_schema))
+        placed += self._place([_Chunk(extra, cc) for cc in meta.get(F_ROW_GROUPS).items[0].get(RG_COLUMNS).items])
         metas = [cc.get(CC_META) for cc in placed]
         rg = tc.Struct()
         rg.set(RG_COLUMNS, tc.LIST, tc.TList(tc.STRUCT, placed))
@@ -216,17 +216,18 @@ class ColumnAppender:
             self.pos += length
         return placed
 
-    def _encode(self, table: pa.Table) -> io.BytesIO:
-        """``table`` as a one-row-group Parquet file in memory; its schema elements are kept once."""
+    def _encode(self, table: pa.Table) -> tuple[io.BytesIO, tc.Struct]:
+        """``table`` as a one-row-group Parquet file in memory, and its footer (whose schema
+        elements and column orders the output's footer takes, once)."""
         buf = io.BytesIO()
         with pq.ParquetWriter(buf, self.new_schema, compression=self.compression, write_statistics=True) as w:
             w.write_table(table, row_group_size=max(1, table.num_rows))
+        meta = read_footer(buf)
         if self.new_elements is None:
-            meta = read_footer(buf)
             self.new_elements = meta.get(F_SCHEMA).items[1:]
             orders = meta.get(F_COLUMN_ORDERS)
             self.new_orders = orders.items if orders is not None else []
-        return buf
+        return buf, meta
 
     def _keep_blobs(self, src: BinaryIO, cc: tc.Struct, moved: tc.Struct) -> None:
         """Page indexes and the bloom filter live outside the chunk: queued for ``close`` (or dropped
@@ -246,16 +247,7 @@ class ColumnAppender:
 
     def _copy(self, src: BinaryIO, begin: int, length: int) -> None:
         self.out.flush()
-        if _copy_range(src, self.out, begin, length):
-            return
-        src.seek(begin)
-        left = length
-        while left:
-            data = src.read(min(_COPY, left))
-            if not data:
-                raise InputError(f"{self.source.name}: a column chunk runs past the end of the file")
-            self.out.write(data)
-            left -= len(data)
+        _copy_bytes(src, self.out, begin, length)
 
     def close(self) -> None:
         """Copy the queued blobs and write the footer (the file is complete only after this)."""
@@ -298,27 +290,31 @@ class ColumnAppender:
         return body + struct.pack("<i", len(body)) + MAGIC
 
 
-def _copy_range(src: BinaryIO, dst: BinaryIO, begin: int, length: int) -> bool:
-    """Kernel-side copy where both are real files (no pass through Python's buffers)."""
-    if not hasattr(os, "copy_file_range") or not isinstance(src, io.BufferedReader):
-        return False
-    try:
-        out_fd, in_fd = dst.fileno(), src.fileno()
-    except (OSError, AttributeError, io.UnsupportedOperation):
-        return False
+def _copy_bytes(src: BinaryIO, dst: BinaryIO, begin: int, length: int) -> None:
+    """``length`` bytes of ``src`` from ``begin`` to the end of ``dst``: in the kernel where both
+    are real files (``copy_file_range``, no pass through Python's buffers), else by reads."""
     done = 0
     try:
+        if not isinstance(src, io.BufferedReader) or not hasattr(os, "copy_file_range"):
+            raise io.UnsupportedOperation
         while done < length:
-            n = os.copy_file_range(in_fd, out_fd, length - done, begin + done)
+            n = os.copy_file_range(src.fileno(), dst.fileno(), length - done, begin + done)
             if n == 0:
-                raise InputError(f"{src.name}: a column chunk runs past the end of the file")
+                break
             done += n
-    except OSError:
+        dst.seek(0, os.SEEK_END)
+    except (OSError, io.UnsupportedOperation):
         if done:
             raise
-        return False
-    dst.seek(0, os.SEEK_END)
-    return True
+        src.seek(begin)
+        while done < length:
+            data = src.read(min(_COPY, length - done))
+            if not data:
+                break
+            dst.write(data)
+            done += len(data)
+    if done < length:
+        raise InputError(f"{getattr(src, 'name', 'source')}: a column chunk runs past the end of the file")
 
 
 def append_columns(source: str | Path, dest: str | Path, columns: Iterable[pa.RecordBatch]) -> int:

@@ -43,11 +43,10 @@ class Struct:
 
 @dataclass
 class TList:
-    """A list (or set) of one element type."""
+    """A list (or set: the field's type says which) of one element type."""
 
     etype: int
     items: list[Any]
-    kind: int = LIST
 
 
 @dataclass
@@ -109,7 +108,7 @@ class _Reader:
             size, etype = head >> 4, head & 0x0F
             if size == 15:
                 size = self.varint()
-            return TList(etype, [self.value(etype, depth + 1) for _ in range(size)], ttype)
+            return TList(etype, [self.value(etype, depth + 1) for _ in range(size)])
         if ttype == MAP:
             size = self.varint()
             if not size:
@@ -160,7 +159,7 @@ class _Writer:
         self.varint((n << 1) ^ (n >> 63))
 
     def value(self, ttype: int, v: Any) -> None:
-        if ttype in (BOOL, _TRUE, _FALSE):  # list element
+        if ttype in (_TRUE, _FALSE):  # a list or map element (a bool field is in its header)
             self.out.append(_TRUE if v else _FALSE)
         elif ttype == BYTE:
             self.out.append(v & 0xFF)
@@ -172,15 +171,14 @@ class _Writer:
             self.varint(len(v))
             self.out += v
         elif ttype in (LIST, SET):
-            etype = _TRUE if v.etype == BOOL else v.etype
             n = len(v.items)
             if n < 15:
-                self.out.append((n << 4) | etype)
+                self.out.append((n << 4) | v.etype)
             else:
-                self.out.append(0xF0 | etype)
+                self.out.append(0xF0 | v.etype)
                 self.varint(n)
             for item in v.items:
-                self.value(etype, item)
+                self.value(v.etype, item)
         elif ttype == MAP:
             self.varint(len(v.items))
             if v.items:

@@ -173,30 +173,24 @@ def test_files_that_must_not_be_spliced(tmp_path):
         append_columns(elsewhere, tmp_path / "o.parquet", new_columns().to_batches())
 
 
-class _Kms:
-    """A KMS that wraps keys with nothing: enough to write an encrypted file."""
-
-    def __init__(self, config):
-        pass
-
-    def wrap_key(self, key, master_key_identifier):
-        import base64
-
-        return base64.b64encode(key)
-
-    def unwrap_key(self, wrapped, master_key_identifier):
-        import base64
-
-        return base64.b64decode(wrapped)
-
-
 @pytest.mark.parametrize("plaintext_footer", [False, True])
 def test_encrypted_files_are_not_spliced(tmp_path, plaintext_footer):
     pe = pytest.importorskip("pyarrow.parquet.encryption")
-    kms = type("Kms", (pe.KmsClient,), {"__init__": lambda self, c: pe.KmsClient.__init__(self),
-                                        "wrap_key": _Kms.wrap_key, "unwrap_key": _Kms.unwrap_key})
-    factory = pe.CryptoFactory(lambda config: kms(config))
-    props = factory.file_encryption_properties(
+    import base64
+
+    class Kms(pe.KmsClient):
+        """Wraps keys with nothing: enough to write an encrypted file."""
+
+        def __init__(self, config):
+            pe.KmsClient.__init__(self)
+
+        def wrap_key(self, key, master_key_identifier):
+            return base64.b64encode(key)
+
+        def unwrap_key(self, wrapped, master_key_identifier):
+            return base64.b64decode(wrapped)
+
+    props = pe.CryptoFactory(Kms).file_encryption_properties(
         pe.KmsConnectionConfig(),
         pe.EncryptionConfiguration(footer_key="f", column_keys={"c": ["text"]}, plaintext_footer=plaintext_footer,
                                    double_wrapping=False))
